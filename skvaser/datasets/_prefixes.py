@@ -1,0 +1,134 @@
+"""The data contract: sessions expanded into (prefix -> next click) samples."""
+
+import numbers
+
+import numpy as np
+
+from .._validation import check_item_ids, check_padding_value
+
+__all__ = ["sessions_to_prefixes", "prefixes_to_sessions"]
+
+
+def _check_timestamps(timestamps, n_clicks):
+    times = np.asarray(timestamps)
+    if times.ndim != 1 or len(times) != n_clicks:
+        raise ValueError(
+            f"timestamps must be 1-D with one entry per click ({n_clicks}); got shape {times.shape}."
+        )
+    if times.dtype.kind == "M":
+        if np.isnat(times).any():
+            raise ValueError("timestamps contain NaT (missing times).")
+        return times.astype("datetime64[ns]").astype(np.int64)
+    if times.dtype.kind not in "iuf":
+        raise TypeError(
+            f"timestamps must be numeric or datetime64; got dtype {times.dtype}. "
+            "Parse them first (the loaders in skvaser.datasets do)."
+        )
+    if times.dtype.kind == "f" and not np.isfinite(times).all():
+        raise ValueError("timestamps contain NaN or infinite values.")
+    return times
+
+
+def sessions_to_prefixes(session_ids, item_ids, timestamps=None, *, max_len=30, padding_value=-1):
+    """Expand click sessions into one sample per next click.
+
+    A session ``[x1, ..., xN]`` gives the ``N - 1`` samples ``[x1..xt] -> x(t+1)``,
+    the autoregressive sub-session protocol of NARM, STAMP, SR-GNN and VASER.
+
+    Parameters
+    ----------
+    session_ids : array-like of shape (n_clicks,)
+        Session of each click (any hashable, sortable values).
+    item_ids : array-like of shape (n_clicks,)
+        Clicked item, non-negative integers.
+    timestamps : array-like of shape (n_clicks,), default=None
+        Time of each click (numbers or ``datetime64``). Clicks are ordered by time within their
+        session (stable for ties). ``None`` keeps the input order.
+    max_len : int, default=30
+        Width of a prefix; longer prefixes keep their newest ``max_len`` clicks.
+    padding_value : int, default=-1
+        Negative value that left-pads short prefixes.
+
+    Returns
+    -------
+    X : ndarray of int64, shape (n_samples, max_len)
+        Prefixes, left-padded, newest click in ``X[:, -1]``.
+    y : ndarray of int64, shape (n_samples,)
+        The click that followed each prefix.
+    groups : ndarray of shape (n_samples,)
+        The session of each row. Rows are in time order of their target (input order of the
+        targets when ``timestamps`` is None).
+
+    Examples
+    --------
+    >>> from skvaser import sessions_to_prefixes
+    >>> X, y, groups = sessions_to_prefixes([7, 7, 7, 9, 9], [1, 2, 3, 4, 1], max_len=3)
+    >>> X
+    array([[-1, -1,  1],
+           [-1,  1,  2],
+           [-1, -1,  4]])
+    >>> y
+    array([2, 3, 1])
+    >>> groups
+    array([7, 7, 9])
+    """
+    if isinstance(max_len, bool) or not isinstance(max_len, numbers.Integral) or max_len < 1:
+        raise ValueError(f"max_len must be a positive integer; got {max_len!r}.")
+    padding_value = check_padding_value(padding_value)
+    items = check_item_ids(item_ids, name="item_ids")
+    sessions = np.asarray(session_ids)
+    if sessions.ndim != 1 or len(sessions) != len(items):
+        raise ValueError(
+            f"session_ids and item_ids must be 1-D of the same length; got shapes "
+            f"{sessions.shape} and {items.shape}."
+        )
+    if sessions.dtype.kind == "f" and np.isnan(sessions).any():
+        raise ValueError("session_ids contain NaN.")
+    n_clicks = len(items)
+    position = np.arange(n_clicks)
+    times = position if timestamps is None else _check_timestamps(timestamps, n_clicks)
+
+    _, session_code = np.unique(sessions, return_inverse=True)
+    order = np.lexsort((position, times, session_code))  # by session, then time, then input
+    session_code, items, times = session_code[order], items[order], times[order]
+    new_session = np.r_[True, session_code[1:] != session_code[:-1]] if n_clicks else np.ones(0, bool)
+    start = np.maximum.accumulate(np.where(new_session, np.arange(n_clicks), 0))
+
+    target = np.flatnonzero(~new_session)  # every click but a session's first
+    window = target[:, None] - max_len + np.arange(max_len)  # (n_samples, max_len) positions
+    inside = window >= start[target][:, None]
+    X = np.where(inside, items[np.clip(window, 0, None)], padding_value).astype(np.int64)
+
+    rows = np.lexsort((order[target], times[target]))  # time order of targets, ties by input
+    return X[rows], items[target][rows], sessions[order][target][rows]
+
+
+def prefixes_to_sessions(X, y, groups, *, padding_value=-1):
+    """Rebuild click sequences from prefix samples (the inverse of :func:`sessions_to_prefixes`).
+
+    Each session is rebuilt from its longest prefix and that prefix's target, so a session is
+    complete only if it was no longer than ``max_len + 1`` clicks.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, max_len)
+    y : array-like of shape (n_samples,)
+    groups : array-like of shape (n_samples,)
+    padding_value : int, default=-1
+
+    Returns
+    -------
+    sessions : dict
+        Session id -> 1-D int64 array of its clicks in order.
+    """
+    X = check_item_ids(X, name="X", padding_value=padding_value, ndim=2)
+    y = check_item_ids(y, name="y")
+    groups = np.asarray(groups)
+    if not len(X) == len(y) == len(groups):
+        raise ValueError("X, y and groups must have the same number of rows.")
+    length = (X != padding_value).sum(axis=1)
+    sessions = {}
+    for row in np.argsort(length, kind="stable"):  # longest prefix of each group wins
+        clicks = X[row][X[row] != padding_value]
+        sessions[groups[row].item()] = np.r_[clicks, y[row]]
+    return sessions

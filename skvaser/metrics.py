@@ -1,0 +1,145 @@
+"""Top-k accuracy of ranked recommendations: Recall@k, MRR@k and their scorers."""
+
+import numbers
+
+import numpy as np
+from sklearn.metrics import make_scorer
+
+__all__ = [
+    "recall_at_k",
+    "mrr_at_k",
+    "reciprocal_ranks",
+    "make_recall_scorer",
+    "make_mrr_scorer",
+    "recall_at_20",
+    "mrr_at_20",
+    "SCORERS",
+]
+
+
+def _check_k(k):
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+        raise ValueError(f"k must be an integer >= 1; got {k!r}.")
+    return int(k)
+
+
+def _check_ranking(y_true, y_pred, k):
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    if y_true.ndim != 1:
+        raise ValueError(f"y_true must be 1-D (n_samples,); got shape {y_true.shape}.")
+    if y_pred.ndim != 2:
+        raise ValueError(
+            f"y_pred must be 2-D (n_samples, n_recommendations) of ranked item ids; "
+            f"got shape {y_pred.shape}."
+        )
+    if len(y_true) != len(y_pred):
+        raise ValueError(
+            f"y_true and y_pred have different numbers of samples: {len(y_true)} and {len(y_pred)}."
+        )
+    if len(y_true) == 0:
+        raise ValueError("y_true is empty: there is nothing to score.")
+    if y_pred.shape[1] < k:
+        raise ValueError(
+            f"y_pred ranks {y_pred.shape[1]} items per sample but k={k}; "
+            f"ask the recommender for at least k (n_recommendations={k})."
+        )
+    for name, array in (("y_true", y_true), ("y_pred", y_pred)):
+        if array.dtype.kind == "f" and np.isnan(array).any():
+            raise ValueError(f"{name} contains NaN.")
+    return y_true, y_pred[:, :k]
+
+
+def reciprocal_ranks(y_true, y_pred, *, k=20):
+    """1 / rank of each target within the first ``k`` recommendations, 0 when absent.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        The next item of each sample.
+    y_pred : array-like of shape (n_samples, n_recommendations)
+        Recommended item ids, best first; ``n_recommendations >= k``.
+    k : int, default=20
+
+    Returns
+    -------
+    rr : ndarray of float64, shape (n_samples,)
+    """
+    k = _check_k(k)
+    y_true, top = _check_ranking(y_true, y_pred, k)
+    hit = top == y_true[:, None]
+    found = hit.any(axis=1)
+    rank = hit.argmax(axis=1) + 1  # first occurrence counts
+    return np.where(found, 1.0 / rank, 0.0)
+
+
+def recall_at_k(y_true, y_pred, *, k=20):
+    """Share of samples whose target is among the first ``k`` recommendations.
+
+    Also called HitRate@k or P@k in the session-based literature. A target the model never saw
+    is a miss.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        The next item of each sample.
+    y_pred : array-like of shape (n_samples, n_recommendations)
+        Recommended item ids, best first; ``n_recommendations >= k``.
+    k : int, default=20
+        Cut-off.
+
+    Returns
+    -------
+    recall : float in [0, 1]
+
+    Examples
+    --------
+    >>> from skvaser.metrics import recall_at_k
+    >>> recall_at_k([3, 5], [[1, 3], [2, 4]], k=2)
+    0.5
+    """
+    k = _check_k(k)
+    y_true, top = _check_ranking(y_true, y_pred, k)
+    return float((top == y_true[:, None]).any(axis=1).mean())
+
+
+def mrr_at_k(y_true, y_pred, *, k=20):
+    """Mean reciprocal rank of the target within the first ``k`` recommendations (0 beyond).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        The next item of each sample.
+    y_pred : array-like of shape (n_samples, n_recommendations)
+        Recommended item ids, best first; ``n_recommendations >= k``.
+    k : int, default=20
+        Cut-off.
+
+    Returns
+    -------
+    mrr : float in [0, 1]
+
+    Examples
+    --------
+    >>> from skvaser.metrics import mrr_at_k
+    >>> mrr_at_k([3, 5], [[1, 3], [5, 4]], k=2)
+    0.75
+    """
+    return float(reciprocal_ranks(y_true, y_pred, k=k).mean())
+
+
+def make_recall_scorer(k=20):
+    """Scorer (``scorer(estimator, X, y)``) of Recall@k on ``estimator.predict(X)``."""
+    return make_scorer(recall_at_k, k=_check_k(k))
+
+
+def make_mrr_scorer(k=20):
+    """Scorer (``scorer(estimator, X, y)``) of MRR@k on ``estimator.predict(X)``."""
+    return make_scorer(mrr_at_k, k=_check_k(k))
+
+
+recall_at_20 = make_recall_scorer(20)
+mrr_at_20 = make_mrr_scorer(20)
+
+#: The two scores of the published tables, for ``scoring=`` in GridSearchCV or cross_validate.
+SCORERS = {"recall@20": recall_at_20, "mrr@20": mrr_at_20}

@@ -1,0 +1,67 @@
+"""Parameter descriptions shared by the neural recommenders' docstrings (defined once)."""
+
+ARCHITECTURE = """\
+embedding_dim : int, default=50
+        Size of the item embeddings (shared by input and output, as in NARM).
+    hidden_size : int, default=100
+        Units of the GRU.
+    embedding_dropout : float, default=0.25
+        Dropout on the click embeddings.
+    context_dropout : float, default=0.5
+        Dropout on the representation fed to the bilinear decoder."""
+
+TRAINING = """\
+max_iter : int, default={max_iter}
+        Maximum number of epochs.
+    batch_size : int, default=512
+        Prefixes per optimiser step. Batches hold prefixes of one length (no padding).
+    learning_rate_init : float, default={learning_rate_init}
+        Adam's initial step size.
+    learning_rate_decay : float, default={learning_rate_decay}
+        Factor applied to the step size after every epoch.
+    early_stopping : bool, default=True
+        Hold out the most recent ``validation_fraction`` of the rows (rows of ``X`` are in time
+        order), stop when their Recall@20 stops improving and restore the best weights.
+    validation_fraction : float, default=0.1
+        Share of the (most recent) rows held out when ``early_stopping``.
+    n_iter_no_change : int, default={n_iter_no_change}
+        Epochs without an improvement greater than ``tol`` before stopping.
+    tol : float, default=1e-4
+        Minimal improvement of the validation Recall@20.
+    n_recommendations : int, default=20
+        Columns returned by :meth:`predict`.
+    padding_value : int, default=-1
+        Negative value that pads prefixes on the left.
+    device : str or torch.device, default="auto"
+        ``"auto"`` trains on CUDA when a GPU is present, else on the CPU; the resolved device is
+        ``device_``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, dropout, latent noise and batch order through private
+        ``torch.Generator`` objects; the global RNGs of torch and NumPy are left untouched.
+    verbose : int, default=0
+        Print one line per epoch (loss terms, validation Recall@20/MRR@20, seconds).
+    warm_start : bool, default=False
+        Continue training the fitted network (same vocabulary) instead of starting anew."""
+
+ATTRIBUTES = """\
+items_ : ndarray of shape (n_items,)
+        Item ids known from training, sorted; predictions are drawn from them.
+    n_items_ : int
+        Number of known items.
+    n_features_in_ : int
+        Width ``max_len`` of the prefixes seen in ``fit``.
+    device_ : torch.device
+        Device the network lives on.
+    network_ : torch.nn.Module
+        The trained network (pickled as CPU tensors).
+    n_iter_ : int
+        Epochs run.
+    loss_curve_ : list of float
+        Mean training loss per epoch.
+    loss_terms_ : list of dict
+        Mean of each loss term per epoch (``reconstruction``, and ``regularization`` for
+        variational models).
+    validation_scores_ : list of float or None
+        Validation Recall@20 per epoch (None without early stopping).
+    best_validation_score_ : float or None
+        Best validation Recall@20; its weights are the ones kept."""

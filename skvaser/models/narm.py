@@ -1,0 +1,109 @@
+"""NARMRecommender: neural attentive session-based recommendation."""
+
+from sklearn.utils._param_validation import StrOptions
+
+from ..nn.narm import NARMNetwork
+from ._docstrings import ARCHITECTURE, ATTRIBUTES, TRAINING
+from .neural import NeuralRecommender
+
+__all__ = ["NARMRecommender"]
+
+_DEFAULTS = {"max_iter": 10, "learning_rate_init": 0.003, "learning_rate_decay": 0.8,
+             "n_iter_no_change": 2}
+
+
+class NARMRecommender(NeuralRecommender):
+    __doc__ = f"""NARM: a GRU with attention over the clicks, scored against all items.
+
+    The deterministic ancestor of :class:`VASERRecommender`: the same encoder (item embedding ->
+    GRU -> last state ``h_t`` and attention context ``c_l``), decoded bilinearly,
+    ``score_i = E_i^T B [h_t; c_l]``, trained with full-softmax cross-entropy.
+
+    Parameters
+    ----------
+    {ARCHITECTURE}
+    attention : {{"narm", "softmax"}}, default="narm"
+        NARM's unnormalised attention weights ``v^T sigmoid(A1 h_t + A2 h_j)``, or their softmax
+        over the clicks.
+    {TRAINING.format(**_DEFAULTS)}
+
+    Attributes
+    ----------
+    {ATTRIBUTES}
+
+    See Also
+    --------
+    VASERRecommender : NARM's encoder with a variational latent and normalizing flows.
+
+    References
+    ----------
+    .. [1] J. Li, P. Ren, Z. Chen, Z. Ren, T. Lian and J. Ma. "Neural Attentive Session-based
+       Recommendation". CIKM 2017.
+
+    Examples
+    --------
+    >>> from skvaser import NARMRecommender, sessions_to_prefixes
+    >>> from skvaser.datasets import make_sessions
+    >>> X, y, groups = sessions_to_prefixes(*make_sessions(n_sessions=200, random_state=0))
+    >>> model = NARMRecommender(max_iter=2, random_state=0).fit(X, y)
+    >>> model.predict(X[:3]).shape
+    (3, 20)
+    """
+
+    _parameter_constraints: dict = {
+        **NeuralRecommender._parameter_constraints,
+        "attention": [StrOptions({"narm", "softmax"})],
+    }
+
+    def __init__(
+        self,
+        *,
+        embedding_dim=50,
+        hidden_size=100,
+        embedding_dropout=0.25,
+        context_dropout=0.5,
+        attention="narm",
+        max_iter=_DEFAULTS["max_iter"],
+        batch_size=512,
+        learning_rate_init=_DEFAULTS["learning_rate_init"],
+        learning_rate_decay=_DEFAULTS["learning_rate_decay"],
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=_DEFAULTS["n_iter_no_change"],
+        tol=1e-4,
+        n_recommendations=20,
+        padding_value=-1,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.embedding_dim = embedding_dim
+        self.hidden_size = hidden_size
+        self.embedding_dropout = embedding_dropout
+        self.context_dropout = context_dropout
+        self.attention = attention
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate_decay = learning_rate_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.n_recommendations = n_recommendations
+        self.padding_value = padding_value
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    def _build_network(self, n_items):
+        return NARMNetwork(
+            n_items,
+            self.embedding_dim,
+            self.hidden_size,
+            self.embedding_dropout,
+            self.context_dropout,
+            self.attention,
+        )

@@ -1,0 +1,203 @@
+"""What the neural recommenders share: parameters, device, seeding, training, ranking, pickling."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ..base import BaseRecommender
+from ..nn.batching import PrefixBatches
+from ..nn.trainer import TrainingHistory, train_network
+
+__all__ = ["NeuralRecommender", "resolve_device"]
+
+#: Cells of the (rows x items) score matrix scored at once when ranking: 2**24 float32 = 64 MiB.
+SCORE_CELLS = 2**24
+
+
+def resolve_device(device):
+    """``"auto"`` -> CUDA when available, else the CPU; anything else -> ``torch.device(device)``."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but CUDA is not available here.")
+    return resolved
+
+
+class NeuralRecommender(BaseRecommender):
+    """Base of the PyTorch recommenders; subclasses implement ``_build_network(n_items)``.
+
+    Every subclass takes the training parameters below (documented once, in each estimator's
+    docstring) plus its own architecture parameters.
+    """
+
+    _parameter_constraints: dict = {
+        **BaseRecommender._parameter_constraints,
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "embedding_dropout": [Interval(Real, 0, 1, closed="left")],
+        "context_dropout": [Interval(Real, 0, 1, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_decay": [Interval(Real, 0, 1, closed="right")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X, y):
+        """Train on prefixes ``X`` and their next items ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, max_len)
+            Left-padded prefixes of item ids, newest click last, rows in time order (the last
+            ``validation_fraction`` of rows are held out for early stopping).
+        y : array-like of shape (n_samples,)
+            Next item of each prefix.
+
+        Returns
+        -------
+        self
+        """
+        warm = self.warm_start and hasattr(self, "network_")
+        if warm:
+            X_codes, y_codes = self._prepare_warm_fit(X, y)
+        else:
+            X_codes, y_codes = self._prepare_fit(X, y)
+            self.device_ = resolve_device(self.device)
+            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            self._seed = int(seed)
+            with torch.random.fork_rng(devices=[]):  # initialise without touching global RNGs
+                torch.manual_seed(self._seed)
+                self.network_ = self._build_network(self.n_items_).to(self.device_)
+            self._history = TrainingHistory()
+            self._steps = 0
+        generator = torch.Generator(device=self.device_).manual_seed(self._seed + self._steps + 1)
+        batch_generator = torch.Generator().manual_seed(self._seed + self._steps + 2)
+
+        train, validation = self._split_validation(X_codes, y_codes)
+        self._history, self._steps = train_network(
+            self.network_,
+            train,
+            validation,
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate_init,
+            learning_rate_decay=self.learning_rate_decay,
+            beta=getattr(self, "beta", 0.0),
+            beta_annealing_steps=getattr(self, "beta_annealing_steps", 0),
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            generator=generator,
+            batch_generator=batch_generator,
+            verbose=self.verbose,
+            history=self._history,
+            start_step=self._steps,
+        )
+        history = self._history
+        self.n_iter_ = len(history.loss)
+        self.loss_curve_ = list(history.loss)
+        self.loss_terms_ = [dict(terms) for terms in history.terms]
+        self.validation_scores_ = list(history.validation_scores) if validation else None
+        self.best_validation_score_ = history.best_score if validation else None
+        return self
+
+    def _prepare_warm_fit(self, X, y):
+        self._validate_params()
+        X = self._check_X(X, reset=False)
+        y = self._check_y(y, len(X))
+        empty = self._warn_empty_rows(X, "fit")
+        codes, targets = self._encode(X[~empty]), self._encode(y[~empty])
+        unknown = (targets == 0) | ((codes == 0) & (X[~empty] != self.padding_value)).any(axis=1)
+        if unknown.any():
+            warnings.warn(
+                f"warm_start keeps the item vocabulary of the first fit: {unknown.sum()} rows "
+                "with items unknown to it are left out.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return codes[~unknown], targets[~unknown]
+
+    def _split_validation(self, codes, targets):
+        """The most recent ``validation_fraction`` of rows (rows are in time order) is held out."""
+        if not self.early_stopping:
+            return PrefixBatches(codes, targets, self.batch_size, self.device_), None
+        n_valid = int(round(self.validation_fraction * len(codes)))
+        if n_valid < 1 or n_valid >= len(codes):
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves {n_valid} of {len(codes)} "
+                "rows for validation; use more data or early_stopping=False."
+            )
+        cut = len(codes) - n_valid
+        return (
+            PrefixBatches(codes[:cut], targets[:cut], self.batch_size, self.device_),
+            PrefixBatches(codes[cut:], targets[cut:], self._score_rows(), self.device_),
+        )
+
+    # ------------------------------------------------------------------ ranking
+    def _score_rows(self):
+        return max(1, min(8192, SCORE_CELLS // self.n_items_))
+
+    @torch.no_grad()
+    def _rank(self, codes, k):
+        self.network_.eval()
+        batches = PrefixBatches(codes, None, self._score_rows(), self.device_)
+        ranked = torch.empty((len(codes), k), dtype=torch.int64, device=self.device_)
+        for rows, x, _ in batches:
+            ranked[rows] = self.network_.top_k(x, k)
+        return ranked.cpu().numpy()
+
+    # ------------------------------------------------------------------ persistence
+    def __getstate__(self):
+        """Pickle the network as CPU tensors (a state dict), never as a module."""
+        state = dict(super().__getstate__())
+        if "network_" in state:
+            network = state.pop("network_")
+            state["_network_weights"] = {
+                name: tensor.detach().cpu() for name, tensor in network.state_dict().items()
+            }
+            state["device_"] = str(state["device_"])
+        return state
+
+    def __setstate__(self, state):
+        """Rebuild the network on the fitted device, or on the CPU (with a warning) without CUDA."""
+        state = dict(state)
+        weights = state.pop("_network_weights", None)
+        super().__setstate__(state)
+        if weights is None:
+            return
+        device = torch.device(self.device_)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            warnings.warn(
+                "This model was trained on CUDA, which is not available here; it is loaded "
+                "on the CPU (device_ is now 'cpu').",
+                UserWarning,
+                stacklevel=2,
+            )
+            device = torch.device("cpu")
+        self.device_ = device
+        with torch.random.fork_rng(devices=[]):
+            network = self._build_network(self.n_items_)
+        network.load_state_dict(weights)
+        self.network_ = network.to(device).eval()
+
+    def _build_network(self, n_items):
+        """The untrained :class:`~skvaser.nn.base.SessionNetwork` for ``n_items`` items."""
+        raise NotImplementedError
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        return tags
+

@@ -1,0 +1,1 @@
+"""PyTorch building blocks: batching, encoders, planar flows, networks and the trainer."""

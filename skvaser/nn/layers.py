@@ -1,0 +1,65 @@
+"""Building blocks shared by the session networks: seeded dropout and the NARM encoder."""
+
+import torch
+from torch import nn
+
+__all__ = ["seeded_dropout", "NARMEncoder"]
+
+
+def seeded_dropout(x, p, generator, training):
+    """Inverted dropout whose mask is drawn from ``generator`` (the global RNG stays untouched)."""
+    if not training or p == 0.0:
+        return x
+    keep = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype) >= p
+    return x * keep / (1.0 - p)
+
+
+class NARMEncoder(nn.Module):
+    """Item embedding -> GRU -> global context ``h_t`` and attention context ``c_l``.
+
+    ``c_l = sum_j alpha_tj h_j`` with ``alpha_tj = v^T sigmoid(A1 h_t + A2 h_j)`` (Li et al., 2017),
+    or the softmax of those weights over the clicks when ``attention="softmax"``.
+
+    Parameters
+    ----------
+    n_codes : int
+        Rows of the embedding table: ``n_items + 1`` (row 0 is padding/unknown, kept at zero).
+    embedding_dim, hidden_size : int
+    attention : {"narm", "softmax"}
+    """
+
+    def __init__(self, n_codes, embedding_dim, hidden_size, attention="narm"):
+        super().__init__()
+        self.embedding = nn.Embedding(n_codes, embedding_dim, padding_idx=0)
+        self.gru = nn.GRU(embedding_dim, hidden_size, batch_first=True)
+        self.a1 = nn.Linear(hidden_size, hidden_size, bias=False)
+        self.a2 = nn.Linear(hidden_size, hidden_size, bias=False)
+        self.v = nn.Linear(hidden_size, 1, bias=False)
+        self.attention = attention
+        self.hidden_size = hidden_size
+
+    def forward(self, x, dropout, generator):
+        """Encode a batch of equal-length prefixes.
+
+        Parameters
+        ----------
+        x : LongTensor (B, L) of item codes; ``L = 0`` for empty prefixes
+        dropout : float
+            Dropout on the click embeddings.
+        generator : torch.Generator or None
+
+        Returns
+        -------
+        h_t, c_l : Tensor (B, hidden_size) each; zeros for empty prefixes.
+        """
+        if x.shape[1] == 0:  # empty prefixes: the GRU's initial state, nothing to attend to
+            zeros = torch.zeros(len(x), self.hidden_size, device=x.device)
+            return zeros, zeros
+        embedded = seeded_dropout(self.embedding(x), dropout, generator, self.training)
+        states, last = self.gru(embedded)  # (B, L, H), (1, B, H)
+        h_t = last[0]
+        weights = self.v(torch.sigmoid(self.a1(h_t)[:, None, :] + self.a2(states)))  # (B, L, 1)
+        if self.attention == "softmax":
+            weights = torch.softmax(weights, dim=1)
+        c_l = (weights * states).sum(dim=1)
+        return h_t, c_l

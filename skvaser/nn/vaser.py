@@ -1,0 +1,77 @@
+"""VASER: variational session-based recommendation with planar flows (Zhou et al., WWW 2019)."""
+
+import torch
+from torch import nn
+
+from .base import SessionNetwork
+from .flows import PlanarFlowParameters, planar_flows
+from .layers import NARMEncoder, seeded_dropout
+
+__all__ = ["VASERNetwork"]
+
+
+class VASERNetwork(SessionNetwork):
+    """NARM encoder -> Gaussian ``q(z0|s)`` -> ``K`` planar flows -> ``z_K`` -> item scores.
+
+    The latent is inferred from ``source`` = ``h_t`` (``latent_source="hidden"``, the paper's
+    Figure 1) or ``[h_t; c_l]`` (``"session"``). The decoder scores
+    ``E_i^T B d`` with ``d = [z_K; c_l]`` (``decoder="latent_attention"``) or ``d = z_K``
+    (``"latent"``). Training samples ``z0 = mu + sigma * eps`` once per prefix; :meth:`query` in
+    eval mode uses ``z0 = mu`` (deterministic prediction).
+
+    The regulariser of a prefix is the flow term of the paper's Eq. 9,
+    ``log q0(z0) - log p(z_K) - sum_k log|det J_k|`` with a standard normal prior, in nats.
+    """
+
+    def __init__(self, n_items, embedding_dim, hidden_size, latent_dim, n_flows, amortized_flows,
+                 latent_source, decoder, embedding_dropout, context_dropout, attention="narm"):
+        super().__init__()
+        self.encoder = NARMEncoder(n_items + 1, embedding_dim, hidden_size, attention)
+        source_dim = hidden_size * (2 if latent_source == "session" else 1)
+        self.mean = nn.Linear(source_dim, latent_dim)
+        self.log_var = nn.Linear(source_dim, latent_dim)
+        self.flows = (
+            PlanarFlowParameters(n_flows, latent_dim, source_dim, amortized_flows)
+            if n_flows
+            else None
+        )
+        decoder_dim = latent_dim + (hidden_size if decoder == "latent_attention" else 0)
+        self.bilinear = nn.Linear(decoder_dim, embedding_dim, bias=False)
+        self.latent_source, self.decoder = latent_source, decoder
+        self.embedding_dropout, self.context_dropout = embedding_dropout, context_dropout
+
+    def _latent(self, x, generator):
+        """Returns the decoder input (B, decoder_dim) and the regulariser (B,) or None."""
+        h_t, c_l = self.encoder(x, self.embedding_dropout, generator)
+        source = torch.cat([h_t, c_l], dim=1) if self.latent_source == "session" else h_t
+        mean = self.mean(source)
+        if self.training:
+            log_var = self.log_var(source)
+            eps = torch.randn(mean.shape, generator=generator, device=mean.device)
+            z = mean + torch.exp(0.5 * log_var) * eps
+        else:
+            z = mean
+        log_det = 0.0
+        if self.flows is not None:
+            z, log_det = planar_flows(z, *self.flows(source))
+        decoded = torch.cat([z, c_l], dim=1) if self.decoder == "latent_attention" else z
+        decoded = seeded_dropout(decoded, self.context_dropout, generator, self.training)
+        if not self.training:
+            return decoded, None
+        # log q0(z0) - log p(zK) - sum log|det J|; the log(2 pi) terms cancel
+        regularization = 0.5 * (z.pow(2) - log_var - eps.pow(2)).sum(dim=1) - log_det
+        return decoded, regularization
+
+    def query(self, x, generator=None):
+        return self.bilinear(self._latent(x, generator)[0])
+
+    def item_weights(self):
+        return self.encoder.embedding.weight[1:]
+
+    def loss_terms(self, x, y, generator):
+        decoded, regularization = self._latent(x, generator)
+        logits = self.bilinear(decoded) @ self.item_weights().T
+        return {
+            "reconstruction": nn.functional.cross_entropy(logits, y - 1),
+            "regularization": regularization.mean(),
+        }

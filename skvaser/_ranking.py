@@ -31,9 +31,10 @@ def top_k(scores, k, *, max_cells=2**24):
 
 def _top_k_chunk(scores, k):
     n_rows, n_columns = scores.shape
+    if scores.dtype.kind in "bu":  # negating unsigned or bool scores would wrap around
+        scores = scores.astype(np.float64 if scores.dtype.itemsize == 8 else np.int64)
     if k < n_columns:
-        # k-th largest per row, without negating (-x wraps unsigned and bool scores)
-        kth = np.partition(scores, n_columns - k, axis=1)[:, n_columns - k : n_columns - k + 1]
+        kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]  # k-th largest per row
         greater = scores > kth
         equal = scores == kth
         room = k - greater.sum(axis=1, keepdims=True)
@@ -41,9 +42,6 @@ def _top_k_chunk(scores, k):
         columns = np.nonzero(selected)[1].reshape(n_rows, k)  # ascending within each row
     else:
         columns = np.broadcast_to(np.arange(n_columns), (n_rows, n_columns))
-    # Descending by score, lower column first on ties: a stable ascending sort of the columns
-    # taken from the right, read backwards.
-    columns = columns[:, ::-1]
     values = np.take_along_axis(scores, columns, axis=1)
-    order = np.argsort(values, axis=1, kind="stable")[:, ::-1]
+    order = np.argsort(-values, axis=1, kind="stable")  # stable: lower column first on ties
     return np.take_along_axis(columns, order, axis=1)

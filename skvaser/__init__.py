@@ -1,6 +1,7 @@
 """skvaser: session-based recommendation with a scikit-learn API."""
 
 from .datasets import sessions_to_prefixes
+from .model_selection import SessionSplitter
 from .models import NARMRecommender, VASERRecommender
 from .metrics import SCORERS, make_mrr_scorer, make_recall_scorer, mrr_at_k, recall_at_k
 
@@ -9,6 +10,7 @@ __version__ = "0.1.0"
 __all__ = [
     "VASERRecommender",
     "NARMRecommender",
+    "SessionSplitter",
     "sessions_to_prefixes",
     "recall_at_k",
     "mrr_at_k",

@@ -1,0 +1,324 @@
+"""Loaders of click logs: round trips on small files, every error case, and the real files."""
+
+import gzip
+import string
+
+import numpy as np
+import pytest
+from conftest import requires_shared_data
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skvaser.datasets import (
+    _loaders,
+    encode_items,
+    load_click_log,
+    load_diginetica_views,
+    load_yoochoose_clicks,
+    sessions_to_prefixes,
+)
+
+ROWS = [(1, 10, 100), (1, 11, 101), (2, 10, 102), (2, 12, 103), (2, 10, 104)]
+
+
+def _write(path, text, *, gz=False):
+    data = text.encode("utf-8")
+    path.write_bytes(gzip.compress(data) if gz else data)
+    return path
+
+
+def _table(rows, header=("session_id", "item_id", "timestamp"), sep=","):
+    return "".join(sep.join(map(str, row)) + "\n" for row in [header, *rows])
+
+
+# --------------------------------------------------------------------------- round trips
+@pytest.mark.parametrize("sep", [",", "\t", ";"])
+@pytest.mark.parametrize("gz", [False, True])
+def test_round_trip_with_sniffed_separator(tmp_path, sep, gz):
+    path = _write(tmp_path / "clicks.txt", _table(ROWS, sep=sep), gz=gz)  # name says nothing
+    data = load_click_log(path)
+    sessions, items, times = map(np.array, zip(*ROWS))
+    np.testing.assert_array_equal(data.session_ids, sessions)
+    np.testing.assert_array_equal(data.item_ids, items)
+    np.testing.assert_array_equal(data.timestamps, times)
+    assert data.session_ids.dtype == data.item_ids.dtype == data.timestamps.dtype == np.int64
+    assert data.split is None and data.item_encoding is None
+
+
+def test_explicit_separator_and_gru4rec_columns(tmp_path):
+    header = ("SessionId", "ItemId", "Time")
+    path = _write(tmp_path / "rsc15.tsv", _table(ROWS, header=header, sep="\t"))
+    data = load_click_log(
+        path, session_col="SessionId", item_col="ItemId", time_col="Time", sep="\t"
+    )
+    np.testing.assert_array_equal(data.item_ids, [10, 11, 10, 12, 10])
+
+
+def test_columns_in_any_order_and_extra_columns(tmp_path):
+    text = "split,cat,timestamp,item_id,session_id\n" + "train,x,1.5,7,3\ntest,y,2.25,8,3\n"
+    data = load_click_log(_write(tmp_path / "c.csv", text), split_col="split")
+    np.testing.assert_array_equal(data.session_ids, [3, 3])
+    np.testing.assert_array_equal(data.item_ids, [7, 8])
+    np.testing.assert_array_equal(data.timestamps, [1.5, 2.25])
+    assert data.timestamps.dtype == np.float64
+    assert data.split.tolist() == ["train", "test"]
+
+
+def test_without_time_column_timestamps_are_positions(tmp_path):
+    text = "session_id,item_id\n1,5\n1,6\n\n2,5\n"  # a blank line is skipped
+    data = load_click_log(_write(tmp_path / "c.csv", text), time_col=None)
+    np.testing.assert_array_equal(data.timestamps, [0, 1, 2])
+
+
+def test_crlf_bom_quotes_and_missing_final_newline(tmp_path):
+    text = '\ufeffsession_id,item_id,timestamp\r\n"1","a,b",10\r\n1,c,11'
+    data = load_click_log(_write(tmp_path / "c.csv", text))
+    assert data.item_encoding[data.item_ids].tolist() == ["a,b", "c"]
+    np.testing.assert_array_equal(data.timestamps, [10, 11])
+
+
+def test_string_ids(tmp_path):
+    text = _table([("s1", "shoe", 5), ("s1", "sock", 6), ("s2", "shoe", 7)])
+    data = load_click_log(_write(tmp_path / "c.csv", text))
+    assert data.session_ids.tolist() == ["s1", "s1", "s2"]
+    np.testing.assert_array_equal(data.item_ids, [0, 1, 0])
+    assert data.item_encoding.tolist() == ["shoe", "sock"]
+    X, y, groups = sessions_to_prefixes(data.session_ids, data.item_ids, data.timestamps)
+    assert y.tolist() == [1]
+
+
+def test_encode_items_options(tmp_path):
+    path = _write(tmp_path / "c.csv", _table([(1, 30, 1), (1, 4, 2), (2, 30, 3)]))
+    forced = load_click_log(path, encode_items=True)
+    np.testing.assert_array_equal(forced.item_ids, [1, 0, 1])  # ids in numeric order
+    np.testing.assert_array_equal(forced.item_encoding, [4, 30])
+    assert forced.item_encoding.dtype == np.int64
+    assert load_click_log(path, encode_items=False).item_encoding is None
+
+    negative = _write(tmp_path / "n.csv", _table([(1, -3, 1), (1, 4, 2)]))
+    data = load_click_log(negative)  # "auto" encodes what the data contract cannot take
+    np.testing.assert_array_equal(data.item_encoding[data.item_ids], [-3, 4])
+    with pytest.raises(ValueError, match="'-3', not a non-negative integer id"):
+        load_click_log(negative, encode_items=False)
+    strings = _write(tmp_path / "s.csv", _table([(1, 5, 1), (1, "x9", 2)]))
+    with pytest.raises(ValueError, match="'x9', not a non-negative integer id"):
+        load_click_log(strings, encode_items=False)
+
+
+def test_iso_dates_and_time_format(tmp_path):
+    rows = [
+        (1, 5, "2014-04-06T20:21:58.444Z"),
+        (1, 6, "2014-04-06 20:22:00"),
+        (1, 7, "2014-04-06T22:22:01+02:00"),
+    ]
+    data = load_click_log(_write(tmp_path / "c.csv", _table(rows)))
+    assert data.timestamps.dtype == np.float64
+    np.testing.assert_allclose(data.timestamps - 1396815718, [0.444, 2.0, 3.0])
+
+    rows = [(1, 5, "06/04/2014 20:21"), (1, 6, "07/04/2014 20:21")]
+    path = _write(tmp_path / "f.csv", _table(rows))
+    data = load_click_log(path, time_format="%d/%m/%Y %H:%M")
+    np.testing.assert_allclose(data.timestamps, [1396815660.0, 1396902060.0])
+
+
+def test_empty_times_in_file_order(tmp_path):
+    # RetailRocket: training rows have no time, test rows have unix seconds.
+    rows = [(1, 5, ""), (1, 6, ""), (2, 5, ""), (3, 7, 1441249289), (3, 5, 1441249300)]
+    path = _write(tmp_path / "rr.csv", _table(rows))
+    with pytest.raises(ValueError, match="empty on data row 1.*missing_time='file_order'"):
+        load_click_log(path)
+    times = load_click_log(path, missing_time="file_order").timestamps
+    assert times.dtype == np.int64
+    assert (np.diff(times) > 0).all()  # file order kept, untimed rows before timed rows
+    np.testing.assert_array_equal(times[3:], [1441249289, 1441249300])
+
+    untimed = _write(tmp_path / "untimed.csv", _table([(1, 5, ""), (1, 6, "")]))
+    np.testing.assert_array_equal(
+        load_click_log(untimed, missing_time="file_order").timestamps, [0, 1]
+    )
+
+
+def test_chunk_boundaries_do_not_matter(tmp_path, monkeypatch):
+    rng = np.random.RandomState(0)
+    rows = [(f"s{rng.randint(50)}", f"i{rng.randint(30)}", t if t % 7 else "") for t in range(500)]
+    path = _write(tmp_path / "c.csv", _table(rows))
+    whole = load_click_log(path, missing_time="file_order")
+    monkeypatch.setattr(_loaders, "_CHUNK_CHARS", 64)
+    chunked = load_click_log(path, missing_time="file_order")
+    for key in ["session_ids", "item_ids", "timestamps", "item_encoding"]:
+        np.testing.assert_array_equal(whole[key], chunked[key])
+    assert chunked.item_encoding[chunked.item_ids].tolist() == [row[1] for row in rows]
+
+    bad = _write(tmp_path / "bad.csv", _table(rows[:400] + [("s1", "i1", "later")]))
+    with pytest.raises(ValueError, match="'later'.*data row 401"):
+        load_click_log(bad, missing_time="file_order")
+
+
+_ID_TEXT = st.text(string.ascii_letters + string.digits + "-_.:/ éü", min_size=1, max_size=8)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(items=st.lists(_ID_TEXT, min_size=1, max_size=30), sep=st.sampled_from([",", "\t", ";"]))
+def test_item_encoding_round_trip(tmp_path, items, sep):
+    rows = [(k // 3, item, k) for k, item in enumerate(items)]
+    path = _write(tmp_path / "h.csv", _table(rows, sep=sep))
+    data = load_click_log(path, sep=sep, encode_items=True)
+    assert data.item_ids.dtype == np.int64
+    assert set(data.item_ids.tolist()) == set(range(len(data.item_encoding)))
+    decoded = data.item_encoding[data.item_ids]
+    if data.item_encoding.dtype.kind in "iu":  # every id was an integer literal
+        assert decoded.tolist() == [int(item) for item in items]
+    else:
+        assert decoded.tolist() == items
+
+
+@given(st.lists(st.one_of(st.integers(-5, 5), st.just(10**12)), max_size=30))
+def test_encode_items_round_trip(ids):
+    codes, mapping = encode_items(np.array(ids, dtype=np.int64))
+    assert codes.dtype == np.int64 and codes.shape == (len(ids),)
+    np.testing.assert_array_equal(mapping[codes], ids)
+    np.testing.assert_array_equal(mapping, np.unique(ids))
+
+
+def test_encode_items_strings_and_bad_shape():
+    codes, mapping = encode_items(["b", "a", "b"])
+    assert codes.tolist() == [1, 0, 1] and mapping.tolist() == ["a", "b"]
+    with pytest.raises(ValueError, match="1-D"):
+        encode_items([["a"]])
+
+
+# --------------------------------------------------------------------------- errors
+def test_missing_columns_are_named_with_the_present_ones(tmp_path):
+    path = _write(
+        tmp_path / "c.tsv", _table(ROWS, header=("SessionId", "ItemId", "Time"), sep="\t")
+    )
+    with pytest.raises(ValueError, match=r"'session_id', 'item_id', 'timestamp'.*\['SessionId'"):
+        load_click_log(path)
+    with pytest.raises(ValueError, match="no column named 'split'"):
+        load_click_log(
+            path, session_col="SessionId", item_col="ItemId", time_col="Time", split_col="split"
+        )
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_empty_file(tmp_path, gz):
+    with pytest.raises(ValueError, match="empty"):
+        load_click_log(_write(tmp_path / "c.csv", "", gz=gz))
+    with pytest.raises(ValueError, match="no data rows below its header"):
+        load_click_log(_write(tmp_path / "h.csv", "session_id,item_id,timestamp\n\n", gz=gz))
+    with pytest.raises(ValueError, match="empty"):
+        load_yoochoose_clicks(_write(tmp_path / "y.dat", "\n", gz=gz))
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [("12x", "a number"), ("nan", "a number"), ("2014-13-45", "an ISO-8601 date")],
+)
+def test_unparsable_timestamps_name_value_and_row(tmp_path, value, expected):
+    first = "10" if expected == "a number" else "2014-04-06T20:21:58"
+    path = _write(tmp_path / "c.csv", _table([(1, 5, first), (1, 6, first), (1, 7, value)]))
+    with pytest.raises(
+        ValueError, match=f"'{value}' in column 'timestamp' \\(data row 3\\).*{expected}"
+    ):
+        load_click_log(path)
+
+
+def test_time_format_mismatch(tmp_path):
+    path = _write(tmp_path / "c.csv", _table([(1, 5, "2014-04-06")]))
+    with pytest.raises(ValueError, match="'2014-04-06'.*in the format '%d/%m/%Y'"):
+        load_click_log(path, time_format="%d/%m/%Y")
+
+
+def test_short_row_and_undetectable_separator(tmp_path):
+    path = _write(tmp_path / "c.csv", "session_id,item_id,timestamp\n1,5,10\n1,6\n")
+    with pytest.raises(ValueError, match="a row has 2 field.*'1,6'"):
+        load_click_log(path)
+    with pytest.raises(ValueError, match="column separator"):
+        load_click_log(_write(tmp_path / "one.csv", "session_id item_id\n1 5\n"))
+
+
+def test_parameters_are_validated(tmp_path):
+    path = _write(tmp_path / "c.csv", _table(ROWS))
+    with pytest.raises(InvalidParameterError, match="missing_time"):
+        load_click_log(path, missing_time="drop")
+    with pytest.raises(InvalidParameterError, match="encode_items"):
+        load_click_log(path, encode_items="yes")
+    with pytest.raises(FileNotFoundError):
+        load_click_log(tmp_path / "absent.csv")
+
+
+# --------------------------------------------------------------------------- raw formats
+def test_yoochoose_clicks(tmp_path):
+    text = (
+        "1,2014-04-07T10:51:09.277Z,214536502,0\n"
+        "1,2014-04-07T10:54:09.868Z,214536500,S\n"
+        "2,2014-04-07T13:56:37.614Z,214662742,0\n"
+    )
+    data = load_yoochoose_clicks(_write(tmp_path / "yoochoose-clicks.dat.gz", text, gz=True))
+    np.testing.assert_array_equal(data.session_ids, [1, 1, 2])
+    np.testing.assert_array_equal(data.item_ids, [214536502, 214536500, 214662742])
+    np.testing.assert_allclose(data.timestamps, [1396867869.277, 1396868049.868, 1396878997.614])
+    assert data.split is None and data.item_encoding is None
+    bad = _write(tmp_path / "bad.dat", text.replace("2014-04-07T13", "yesterday"))
+    with pytest.raises(ValueError, match="'yesterday.*data row 3"):
+        load_yoochoose_clicks(bad)
+
+
+def test_diginetica_views(tmp_path):
+    text = (
+        "session_id;user_id;item_id;timeframe;eventdate\n"
+        "1;NA;81766;526309;2016-05-09\n"
+        "1;NA;31331;1031018;2016-05-09\n"
+        "2;5;32118;243569;2016-05-10\n"
+    )
+    data = load_diginetica_views(_write(tmp_path / "train-item-views.csv", text))
+    np.testing.assert_array_equal(data.session_ids, [1, 1, 2])
+    np.testing.assert_array_equal(data.item_ids, [81766, 31331, 32118])
+    np.testing.assert_allclose(
+        data.timestamps, [1462752526.309, 1462753031.018, 1462838643.569], rtol=0, atol=1e-3
+    )
+    with pytest.raises(ValueError, match="'soon' in column 'timeframe'"):
+        load_diginetica_views(_write(tmp_path / "bad.csv", text.replace("243569", "soon")))
+
+
+# --------------------------------------------------------------------------- real data
+@requires_shared_data
+def test_shared_yoochoose1_64(shared_data):
+    data = load_click_log(shared_data / "yoochoose1_64.csv.gz", split_col="split")
+    assert len(data.item_ids) == 557_248
+    assert len(np.unique(data.session_ids)) == 131_491
+    assert len(np.unique(data.item_ids)) == 17_745
+    assert (data.split == "train").sum() == 486_026 and (data.split == "test").sum() == 71_222
+    assert data.item_ids.dtype == data.timestamps.dtype == np.int64
+
+
+def test_shared_retailrocket_with_untimed_training_rows(shared_data):
+    data = load_click_log(
+        shared_data / "retailrocket.csv.gz", split_col="split", missing_time="file_order"
+    )
+    train, test = data.split == "train", data.split == "test"
+    assert train.sum() == 685_984 and test.sum() == 24_682
+    assert data.timestamps[train].max() < data.timestamps[test].min()
+    assert (np.diff(data.timestamps[train]) > 0).all()
+
+
+def test_shared_rsc15_100k_has_real_times(shared_data):
+    data = load_click_log(shared_data / "rsc15_100k.csv.gz", split_col="split")
+    assert len(data.item_ids) == 83_846 and len(np.unique(data.session_ids)) == 21_210
+    assert data.timestamps.dtype == np.float64 and data.timestamps.min() > 1.39e9
+
+
+def test_raw_samples(shared_data):
+    raw = shared_data / "raw"
+    yoochoose = load_yoochoose_clicks(raw / "yoochoose-clicks-sample.dat")
+    assert len(yoochoose.item_ids) == 1913
+    assert 1.396e9 < yoochoose.timestamps.min() < yoochoose.timestamps.max() < 1.4125e9  # 2014
+    diginetica = load_diginetica_views(raw / "train-item-views-sample.csv")
+    assert len(diginetica.item_ids) == 12_391
+    assert diginetica.timestamps.min() >= 1.45e9  # 2016
+    retailrocket = load_click_log(raw / "retailrocket-sample.csv")  # tab-separated, sniffed
+    assert len(retailrocket.item_ids) == 10_080
+    assert retailrocket.timestamps.dtype == np.int64

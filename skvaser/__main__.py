@@ -85,8 +85,8 @@ def main(argv=None):
     if args.data:
         train, test, report = load_train_test(args.data, format=args.format)
         source = args.data
-        for step, counts in report.items():
-            print(f"preprocessing {step}: {counts}")
+        for step in report:
+            print(f"preprocessing: {step}")
     else:
         train, test = synthetic_train_test(
             args.n_sessions, args.n_items, random_state=args.random_state

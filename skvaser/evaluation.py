@@ -15,6 +15,7 @@ from .datasets import (
     load_diginetica_views,
     load_yoochoose_clicks,
     make_sessions,
+    preprocess,
     sessions_to_prefixes,
 )
 from .metrics import mrr_at_k, recall_at_k
@@ -44,11 +45,9 @@ def load_train_test(path, *, format="auto", test_days=None):
     -------
     train, test : tuple of 3 ndarrays
         ``(session_ids, item_ids, timestamps)`` of each part, one entry per click.
-    report : dict
-        What preprocessing dropped (empty for a published split).
+    report : list of PreprocessingStep
+        What each preprocessing step dropped (empty for a published split).
     """
-    from .datasets import preprocess
-
     name = Path(path).name.lower()
     if format == "auto":
         if "yoochoose-clicks" in name or name.endswith(".dat"):
@@ -66,7 +65,7 @@ def load_train_test(path, *, format="auto", test_days=None):
                 f"{path} has no 'train' and 'test' rows in its split column; found "
                 f"{sorted(set(log.split.tolist()))}."
             )
-        return _select(log, train), _select(log, test), {}
+        return _select(log, train), _select(log, test), []
     if format == "yoochoose":
         log, days = load_yoochoose_clicks(path), 1 if test_days is None else test_days
     elif format == "diginetica":

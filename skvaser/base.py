@@ -44,6 +44,11 @@ class BaseRecommender(BaseEstimator):
         return check_item_ids(X, name="X", padding_value=self.padding_value, ndim=2)
 
     def _check_y(self, y, n_samples):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None: "
+                "pass the next item of each prefix."
+            )
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             raise ValueError(

@@ -44,17 +44,32 @@ def evaluate_network(network, batches, k=20):
     return hits.item() / batches.n_samples, reciprocal.item() / batches.n_samples
 
 
-def _check_finite(sums, epoch):
-    for name, value in sums.items():
-        if not np.isfinite(value):
-            raise FloatingPointError(
-                f"The {name} term of the loss became {value} during epoch {epoch}. "
-                + (
-                    "The flow/KL regulariser diverged: lower beta or learning_rate_init."
-                    if name == "regularization"
-                    else "Lower learning_rate_init or check the input data."
-                )
-            )
+def _check_finite(per_step, epoch):
+    """Raise naming the loss term that first became NaN or infinite in this epoch.
+
+    ``per_step`` maps each term (and the total, ``"loss"``) to its values at every step. A
+    diverged term makes the total diverge, and poisons the weights and so every term after it:
+    the culprit is the term that was not finite first.
+    """
+    first = {}
+    for name, values in per_step.items():
+        bad = torch.nonzero(~torch.isfinite(values)).flatten()
+        if len(bad):
+            first[name] = int(bad[0])
+    if not first:
+        return
+    step = min(first.values())
+    names = [n for n, at in first.items() if at == step and n != "loss"] or ["loss"]
+    values = " and ".join(str(per_step[n][step].item()) for n in names)
+    raise FloatingPointError(
+        f"The {' and '.join(names)} term{'s' if len(names) > 1 else ''} of the loss became "
+        f"{values} at step {step + 1} of epoch {epoch}. "
+        + (
+            "The flow/KL regulariser diverged: lower beta or learning_rate_init."
+            if names == ["regularization"]
+            else "Lower learning_rate_init or check the input data."
+        )
+    )
 
 
 def train_network(
@@ -124,7 +139,7 @@ def train_network(
         for epoch in range(first_epoch + 1, first_epoch + max_iter + 1):
             started = time.perf_counter()
             network.train()
-            sums, n_batches = {}, 0
+            per_step = {}  # name -> values of every step, on the device (no sync per step)
             for _, x, y in train.shuffled(batch_generator):
                 terms = network.loss_terms(x, y, generator)
                 weight = beta * min(1.0, step / beta_annealing_steps) if beta_annealing_steps else beta
@@ -135,12 +150,12 @@ def train_network(
                 loss.backward()
                 optimizer.step()
                 step += 1
-                n_batches += 1
                 for name, value in (("loss", loss), *terms.items()):
-                    sums[name] = sums.get(name, 0.0) + value.detach()
+                    per_step.setdefault(name, []).append(value.detach())
             scheduler.step()
-            means = {name: (value / n_batches).item() for name, value in sums.items()}
-            _check_finite(means, epoch)
+            per_step = {name: torch.stack(values) for name, values in per_step.items()}
+            _check_finite(per_step, epoch)
+            means = {name: values.mean().item() for name, values in per_step.items()}
             history.loss.append(means.pop("loss"))
             history.terms.append(means)
             message = f"epoch {epoch:3d} | loss {history.loss[-1]:.4f}"

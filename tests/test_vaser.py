@@ -1,0 +1,652 @@
+"""VASERRecommender and NARMRecommender: the scikit-learn contract, training loop and persistence.
+
+Everything runs on the CPU with tiny networks and a couple of epochs; the CUDA path is in
+``test_cuda.py``.
+"""
+
+import copy
+import pickle
+import random
+import re
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import InvalidParameterError
+
+import skvaser.models.neural as neural
+import skvaser.nn.trainer as trainer
+from skvaser import (
+    SCORERS,
+    NARMRecommender,
+    SessionSplitter,
+    VASERRecommender,
+    mrr_at_k,
+    sessions_to_prefixes,
+)
+from skvaser.datasets import make_sessions
+from skvaser.models.neural import resolve_device
+from skvaser.neighbors import ItemKNNRecommender
+from skvaser.nn.batching import PrefixBatches, compact_codes
+from skvaser.nn.narm import NARMNetwork
+from skvaser.nn.vaser import VASERNetwork
+
+#: Small, fast settings (a fit of a few hundred rows takes a fraction of a second).
+TINY = {
+    VASERRecommender: dict(
+        embedding_dim=8, hidden_size=8, latent_dim=4, n_flows=2, max_iter=2,
+        early_stopping=False, batch_size=32, random_state=0,
+    ),
+    NARMRecommender: dict(
+        embedding_dim=8, hidden_size=8, max_iter=2, early_stopping=False, batch_size=32,
+        random_state=0,
+    ),
+}
+NETWORKS = {VASERRecommender: VASERNetwork, NARMRecommender: NARMNetwork}
+ESTIMATORS = list(TINY)
+UNKNOWN_ITEM = 10**6
+
+
+def tiny(cls=VASERRecommender, **params):
+    return cls(**{**TINY[cls], **params})
+
+
+@pytest.fixture(scope="module")
+def data():
+    """(X, y, groups): about 540 prefixes of 150 synthetic sessions over 40 items."""
+    return sessions_to_prefixes(*make_sessions(150, 40, random_state=0), max_len=8)
+
+
+@pytest.fixture(scope="module", params=ESTIMATORS, ids=lambda cls: cls.__name__)
+def fitted(request, data):
+    """A fitted tiny model; tests must not change it (copy it first)."""
+    X, y, _ = data
+    return tiny(request.param).fit(X, y)
+
+
+def weights(model):
+    return {name: tensor.clone() for name, tensor in model.network_.state_dict().items()}
+
+
+def assert_same_weights(left, right):
+    assert left.keys() == right.keys()
+    for name in left:
+        assert torch.equal(left[name], right[name]), name
+
+
+# ---------------------------------------------------------------------- prediction
+def test_predict_is_deterministic(fitted, data):
+    X, _, _ = data
+    first = fitted.predict(X)
+    assert first.shape == (len(X), 20) and first.dtype == np.int64
+    assert np.isin(first, fitted.items_).all()
+    assert (np.sort(first, axis=1)[:, 1:] != np.sort(first, axis=1)[:, :-1]).all()  # distinct
+    np.testing.assert_array_equal(first, fitted.predict(X))
+    # the network in eval mode gives the same query twice (no sampling, no dropout)
+    x = torch.as_tensor(compact_codes(fitted._encode(X[:50]))[0])
+    assert not fitted.network_.training
+    with torch.no_grad():
+        assert torch.equal(fitted.network_.query(x), fitted.network_.query(x))
+
+
+def test_predictions_do_not_depend_on_the_other_rows(fitted, data):
+    """Rows predicted one at a time, all together, shuffled or in chunks get the same items."""
+    X, _, _ = data
+    X = np.vstack([X[:120], np.full((2, X.shape[1]), -1), np.full((1, X.shape[1]), UNKNOWN_ITEM)])
+    with pytest.warns(UserWarning, match="no click"):
+        together = fitted.predict(X)
+    with pytest.warns(UserWarning, match="no click"):
+        one_by_one = np.vstack([fitted.predict(row[None]) for row in X])
+    order = np.random.RandomState(0).permutation(len(X))
+    with pytest.warns(UserWarning, match="no click"):
+        shuffled = fitted.predict(X[order])[np.argsort(order)]
+    with pytest.warns(UserWarning, match="no click"):
+        chunks = np.vstack([fitted.predict(X[i : i + 7]) for i in range(0, len(X), 7)])
+    np.testing.assert_array_equal(together, one_by_one)
+    np.testing.assert_array_equal(together, shuffled)
+    np.testing.assert_array_equal(together, chunks)
+    # The scores themselves agree to float32 rounding only (a GRU over a batch of one and over
+    # a batch of many runs different matrix kernels): exact rankings hold because no two
+    # scores of a row are that close here.
+    codes, _ = compact_codes(fitted._encode(X[:120]))
+    same_length = codes[(codes != 0).sum(axis=1) == 3][:, -3:]
+    x = torch.as_tensor(same_length)
+    with torch.no_grad():
+        batch = fitted.network_.query(x)
+        single = torch.cat([fitted.network_.query(x[i : i + 1]) for i in range(len(x))])
+    torch.testing.assert_close(batch, single, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("n_recommendations", [1, 5, 60])
+def test_n_recommendations(data, n_recommendations):
+    X, y, _ = data
+    model = tiny(max_iter=1, n_recommendations=n_recommendations).fit(X, y)
+    recommended = model.predict(X[:10])
+    assert recommended.shape == (10, n_recommendations)
+    if n_recommendations > model.n_items_:  # fewer items than asked: padded with padding_value
+        assert (recommended[:, model.n_items_ :] == -1).all()
+        assert np.isin(recommended[:, : model.n_items_], model.items_).all()
+
+
+def test_score_is_recall_at_20(fitted, data):
+    X, y, _ = data
+    expected = np.mean([target in row for target, row in zip(y, fitted.predict(X))])
+    assert fitted.score(X, y) == pytest.approx(expected)
+
+
+# ---------------------------------------------------------------------- unknown and empty input
+def test_unknown_items_in_the_prefix_are_skipped(fitted, data):
+    X, _, _ = data
+    rows = X[(X != -1).sum(axis=1) >= 2][:30]
+    # an unknown item at the start of each prefix, and one just before its last click
+    with_unknown = np.full((len(rows), rows.shape[1] + 2), -1)
+    for out, row in zip(with_unknown, rows):
+        clicks = row[row != -1]
+        changed = [UNKNOWN_ITEM + 1, *clicks[:-1], UNKNOWN_ITEM, clicks[-1]]
+        out[len(out) - len(changed) :] = changed
+    model = copy.deepcopy(fitted)
+    model.n_features_in_ = with_unknown.shape[1]  # wider prefixes than in fit, for this check
+    expected = np.hstack([np.full((len(rows), 2), -1), rows])
+    np.testing.assert_array_equal(model.predict(with_unknown), model.predict(expected))
+
+
+def test_prefix_of_unknown_items_is_an_empty_session(fitted, data):
+    X, _, _ = data
+    unknown = np.full((1, X.shape[1]), -1)
+    unknown[0, -2:] = [UNKNOWN_ITEM, UNKNOWN_ITEM + 1]
+    padding = np.full((1, X.shape[1]), -1)
+    with pytest.warns(UserWarning, match="1 of 1 prefixes in X contain no click"):
+        empty = fitted.predict(padding)
+    np.testing.assert_array_equal(fitted.predict(unknown), empty)
+    assert np.isin(empty, fitted.items_).all()
+
+
+def test_unknown_targets_are_misses(fitted, data):
+    X, y, _ = data
+    assert fitted.score(X, np.full(len(y), UNKNOWN_ITEM)) == 0.0
+    half = y.copy()
+    half[::2] = UNKNOWN_ITEM
+    hits = np.array([target in row for target, row in zip(y, fitted.predict(X))])
+    assert fitted.score(X, half) == pytest.approx(hits[1::2].sum() / len(y))
+
+
+def test_empty_rows_in_fit_are_left_out_with_a_warning(data):
+    X, y, _ = data
+    X = np.vstack([X, np.full((3, X.shape[1]), -1)])
+    y = np.concatenate([y, [UNKNOWN_ITEM] * 3])  # would join the vocabulary if not dropped
+    with pytest.warns(UserWarning, match="3 of .* no click .* left out of training"):
+        model = tiny(max_iter=1).fit(X, y)
+    assert UNKNOWN_ITEM not in model.items_
+    with pytest.raises(ValueError, match="Every prefix in X is empty"):
+        with pytest.warns(UserWarning, match="no click"):
+            tiny(max_iter=1).fit(np.full((4, 3), -1), [1, 2, 3, 4])
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_not_fitted(cls, data):
+    X, y, _ = data
+    model = tiny(cls)
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+    with pytest.raises(NotFittedError):
+        model.score(X, y)
+
+
+# ---------------------------------------------------------------------- parameters
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_clone_and_params(cls, data):
+    X, y, _ = data
+    model = tiny(cls).fit(X, y)
+    copy_ = clone(model)
+    assert copy_.get_params() == model.get_params()
+    assert not hasattr(copy_, "items_") and not hasattr(copy_, "network_")
+    params = model.get_params()
+    assert model.set_params(**params).get_params() == params
+    assert model.set_params(max_iter=7).get_params()["max_iter"] == 7
+    assert cls().get_params()["random_state"] is None  # stored verbatim, never chosen
+    assert cls().get_params()["device"] == "auto"
+
+
+@pytest.mark.parametrize(
+    "cls, params",
+    [
+        (VASERRecommender, {"beta": -1}),
+        (VASERRecommender, {"n_flows": -1}),
+        (VASERRecommender, {"latent_source": "x"}),
+        (VASERRecommender, {"decoder": "x"}),
+        (VASERRecommender, {"latent_dim": 0}),
+        (VASERRecommender, {"beta_annealing_steps": -1}),
+        (VASERRecommender, {"learning_rate_init": 0.0}),
+        (VASERRecommender, {"validation_fraction": 1.0}),
+        (VASERRecommender, {"embedding_dropout": 1.0}),
+        (VASERRecommender, {"batch_size": 0}),
+        (NARMRecommender, {"attention": "x"}),
+        (NARMRecommender, {"max_iter": 0}),
+        (NARMRecommender, {"device": 3}),
+    ],
+)
+def test_invalid_params_raise(cls, params, data):
+    X, y, _ = data
+    name = next(iter(params))
+    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter"):
+        tiny(cls, **params).fit(X, y)
+
+
+def test_device_resolution():
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device(torch.device("cpu")) == torch.device("cpu")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            resolve_device("cuda")
+
+
+def test_device_auto_resolved_in_fit(data):
+    X, y, _ = data
+    model = tiny(max_iter=1, device="auto")
+    assert model.device == "auto"
+    model.fit(X, y)
+    assert model.device == "auto"  # the parameter is left as given
+    assert isinstance(model.device_, torch.device)
+    assert model.device_.type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"n_flows": 0},
+        {"amortized_flows": False},
+        {"latent_source": "session", "decoder": "latent"},
+        {"attention": "softmax", "beta_annealing_steps": 0},
+    ],
+    ids=["vrm", "shared-flows", "session-latent", "softmax"],
+)
+def test_variants_fit_and_predict(params, data):
+    X, y, _ = data
+    model = tiny(max_iter=1, **params).fit(X, y)
+    assert model.n_iter_ == 1 and np.isfinite(model.loss_curve_).all()
+    assert set(model.loss_terms_[0]) == {"reconstruction", "regularization"}
+    assert model.predict(X[:5]).shape == (5, 20)
+    assert (model.network_.flows is None) == (params.get("n_flows") == 0)
+
+
+# ---------------------------------------------------------------------- seeding
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_same_random_state_gives_the_same_model(cls, data):
+    X, y, _ = data
+    model = tiny(cls)
+    first = model.fit(X, y).predict(X)
+    curve, first_weights = list(model.loss_curve_), weights(model)
+    second = model.fit(X, y).predict(X)  # refit of the same object
+    np.testing.assert_array_equal(first, second)
+    assert model.loss_curve_ == curve
+    assert_same_weights(weights(model), first_weights)
+    other = tiny(cls).fit(X, y)  # a new object
+    assert other.loss_curve_ == curve
+    assert_same_weights(weights(other), first_weights)
+    changed = tiny(cls, random_state=1).fit(X, y)
+    assert changed.loss_curve_ != curve
+    assert not torch.equal(
+        changed.network_.encoder.embedding.weight, other.network_.encoder.embedding.weight
+    )
+    # a RandomState instance is accepted (and consumed, as in scikit-learn)
+    tiny(cls, random_state=np.random.RandomState(0), max_iter=1).fit(X, y)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_fit_and_predict_leave_the_global_rngs_alone(cls, data):
+    X, y, _ = data
+    torch_state, numpy_state, python_state = (
+        torch.get_rng_state(), np.random.get_state(), random.getstate()
+    )
+    model = tiny(cls, early_stopping=True, validation_fraction=0.2).fit(X, y)
+    model.predict(X)
+    pickle.loads(pickle.dumps(model)).predict(X[:3])  # loading rebuilds the network
+    assert torch.equal(torch_state, torch.get_rng_state())
+    after = np.random.get_state()
+    assert numpy_state[0] == after[0] and (numpy_state[1] == after[1]).all()
+    assert numpy_state[2:] == after[2:]
+    assert python_state == random.getstate()
+
+
+# ---------------------------------------------------------------------- persistence
+def test_pickle_and_joblib_round_trips(fitted, data, tmp_path):
+    X, y, _ = data
+    expected = fitted.predict(X)
+    path = tmp_path / "model.joblib"
+    joblib.dump(fitted, path)
+    for loaded in (pickle.loads(pickle.dumps(fitted)), joblib.load(path)):
+        np.testing.assert_array_equal(loaded.predict(X), expected)
+        assert loaded.score(X, y) == fitted.score(X, y)
+        assert loaded.device_ == torch.device("cpu") and not loaded.network_.training
+        assert loaded.get_params() == fitted.get_params()
+        assert loaded.loss_curve_ == fitted.loss_curve_
+        np.testing.assert_array_equal(loaded.items_, fitted.items_)
+        assert_same_weights(weights(loaded), weights(fitted))
+    assert hasattr(fitted, "network_")  # pickling left the original alone
+
+
+def _modules_in(value, seen=None):
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        return []
+    seen.add(id(value))
+    if isinstance(value, torch.nn.Module):
+        return [value]
+    if isinstance(value, dict):
+        children = list(value.values())
+    elif isinstance(value, (list, tuple, set)):
+        children = list(value)
+    elif hasattr(value, "__dict__") and not isinstance(value, (type, torch.Tensor)):
+        children = list(vars(value).values())
+    else:
+        return []
+    return [module for child in children for module in _modules_in(child, seen)]
+
+
+def test_pickled_state_holds_cpu_tensors_not_modules(fitted):
+    state = fitted.__getstate__()
+    assert "network_" not in state
+    assert not _modules_in(state)
+    stored = state["_network_weights"]
+    assert isinstance(stored, dict) and stored.keys() == fitted.network_.state_dict().keys()
+    assert all(isinstance(t, torch.Tensor) and t.device.type == "cpu" for t in stored.values())
+    assert isinstance(state["device_"], str)
+    assert b"torch.nn.modules" not in pickle.dumps(fitted)
+
+
+def test_unfitted_model_pickles(data):
+    model = pickle.loads(pickle.dumps(tiny()))
+    assert model.get_params() == tiny().get_params()
+    X, y, _ = data
+    model.fit(X, y)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="simulates a machine without CUDA")
+def test_model_pickled_on_cuda_loads_on_the_cpu_with_a_warning(fitted, data, monkeypatch):
+    X, _, _ = data
+    expected = fitted.predict(X)
+    cls = type(fitted)
+    original = cls.__getstate__
+
+    def as_if_trained_on_cuda(self):
+        state = original(self)
+        state["device_"] = "cuda:0"
+        return state
+
+    monkeypatch.setattr(cls, "__getstate__", as_if_trained_on_cuda)
+    blob = pickle.dumps(fitted)
+    monkeypatch.undo()
+    with pytest.warns(UserWarning, match="trained on CUDA.*loaded on the CPU"):
+        loaded = pickle.loads(blob)
+    assert loaded.device_ == torch.device("cpu")
+    assert next(loaded.network_.parameters()).device.type == "cpu"
+    np.testing.assert_array_equal(loaded.predict(X), expected)
+
+
+# ---------------------------------------------------------------------- learning
+def ring_sessions(n_sessions, n_items, random_state):
+    """Sessions that walk a ring of items, one step at a time, clockwise or anticlockwise.
+
+    The next click is the last click plus the session's direction, which only the ORDER of the
+    last two clicks reveals: item-to-item co-occurrence sees both neighbours of the last click
+    as equally likely, a sequence model learns the direction.
+    """
+    rng = np.random.RandomState(random_state)
+    lengths = rng.randint(3, 8, n_sessions)
+    direction = rng.choice([-1, 1], n_sessions)
+    start = rng.randint(n_items, size=n_sessions)
+    steps = np.concatenate([np.arange(length) for length in lengths])
+    session_ids = np.repeat(np.arange(n_sessions), lengths)
+    items = (np.repeat(start, lengths) + np.repeat(direction, lengths) * steps) % n_items
+    return session_ids, items, np.arange(len(items), dtype=float)
+
+
+def test_vaser_learns_the_order_of_clicks_and_beats_item_knn():
+    X, y, _ = sessions_to_prefixes(*ring_sessions(600, 40, random_state=0), max_len=8)
+    X_test, y_test, _ = sessions_to_prefixes(*ring_sessions(200, 40, random_state=1), max_len=8)
+    model = VASERRecommender(
+        embedding_dim=16, hidden_size=16, latent_dim=8, n_flows=2, embedding_dropout=0.0,
+        context_dropout=0.0, learning_rate_init=0.01, max_iter=4, batch_size=32,
+        early_stopping=False, random_state=0,
+    ).fit(X, y)
+    curve = model.loss_curve_
+    assert all(later < earlier for earlier, later in zip(curve, curve[1:])), curve
+    assert curve[-1] < 0.5 * curve[0]
+    reconstruction = [terms["reconstruction"] for terms in model.loss_terms_]
+    assert reconstruction[-1] < 0.5 * reconstruction[0]
+
+    knn = ItemKNNRecommender().fit(X, y)
+    vaser_top, knn_top = model.predict(X_test), knn.predict(X_test)
+    # Recall@20 saturates on 40 items (both neighbours are in every top 20); rank quality does not.
+    vaser_mrr, knn_mrr = mrr_at_k(y_test, vaser_top), mrr_at_k(y_test, knn_top)
+    vaser_hit, knn_hit = (vaser_top[:, 0] == y_test).mean(), (knn_top[:, 0] == y_test).mean()
+    # The best possible top-1 accuracy is about 0.87 (a session's first step is a coin toss);
+    # without the direction it is about 0.5.
+    assert vaser_hit > 0.8 and knn_hit < 0.6, (vaser_hit, knn_hit)
+    assert vaser_mrr > knn_mrr + 0.1, (vaser_mrr, knn_mrr)
+
+
+# ---------------------------------------------------------------------- training loop
+def _fail_loss_term(monkeypatch, network_cls, term, value):
+    original = network_cls.loss_terms
+
+    def diverging(self, x, y, generator):
+        terms = dict(original(self, x, y, generator))
+        terms[term] = terms[term] * value
+        return terms
+
+    monkeypatch.setattr(network_cls, "loss_terms", diverging)
+
+
+@pytest.mark.parametrize(
+    "cls, term, value",
+    [
+        (VASERRecommender, "regularization", float("nan")),
+        (VASERRecommender, "reconstruction", float("inf")),
+        (NARMRecommender, "reconstruction", float("nan")),
+    ],
+)
+def test_diverged_loss_names_the_term(cls, term, value, data, monkeypatch):
+    X, y, _ = data
+    _fail_loss_term(monkeypatch, NETWORKS[cls], term, value)
+    with pytest.raises(FloatingPointError, match=f"The {term} term of the loss became"):
+        tiny(cls).fit(X, y)
+
+
+def test_huge_learning_rate_stops_with_an_error(data):
+    X, y, _ = data
+    with pytest.raises(FloatingPointError, match="term.* of the loss became .* at step"):
+        tiny(learning_rate_init=1e8).fit(X, y)
+
+
+def test_check_finite_names_the_term_that_diverged_first():
+    nan, inf = float("nan"), float("inf")
+
+    def steps(**terms):
+        return {name: torch.tensor(values) for name, values in terms.items()}
+
+    trainer._check_finite(steps(loss=[1.0, 2.0], reconstruction=[1.0, 2.0]), epoch=1)
+    # the regulariser diverged at step 2 and poisoned everything after it
+    per_step = steps(
+        loss=[1.0, nan, nan], reconstruction=[1.0, 1.0, nan], regularization=[0.0, nan, nan]
+    )
+    with pytest.raises(FloatingPointError, match=r"The regularization term .* nan at step 2 of "
+                       r"epoch 3\. The flow/KL regulariser diverged"):
+        trainer._check_finite(per_step, epoch=3)
+    per_step = steps(loss=[inf], reconstruction=[inf], regularization=[0.5])
+    with pytest.raises(FloatingPointError, match="The reconstruction term .* inf at step 1"):
+        trainer._check_finite(per_step, epoch=1)
+    per_step = steps(loss=[nan], reconstruction=[nan], regularization=[inf])
+    with pytest.raises(FloatingPointError, match="The reconstruction and regularization terms"):
+        trainer._check_finite(per_step, epoch=1)
+
+
+def _interrupt(monkeypatch, network_cls, epochs):
+    """Raise KeyboardInterrupt at the first batch after ``epochs`` epochs ended."""
+    started = {"epochs": 0}
+    real_shuffled, real_loss_terms = PrefixBatches.shuffled, network_cls.loss_terms
+
+    def shuffled(self, generator):  # called once per training epoch
+        started["epochs"] += 1
+        return real_shuffled(self, generator)
+
+    def loss_terms(self, x, y, generator):
+        if started["epochs"] > epochs:
+            raise KeyboardInterrupt
+        return real_loss_terms(self, x, y, generator)
+
+    monkeypatch.setattr(PrefixBatches, "shuffled", shuffled)
+    monkeypatch.setattr(network_cls, "loss_terms", loss_terms)
+
+
+def _scripted_validation(monkeypatch, scores):
+    """Validation scores from ``scores``; returns the weights seen at each evaluation."""
+    snapshots = []
+
+    def evaluate(network, batches, k=20):
+        snapshots.append({n: t.clone() for n, t in network.state_dict().items()})
+        return scores[len(snapshots) - 1], 0.0
+
+    monkeypatch.setattr(trainer, "evaluate_network", evaluate)
+    return snapshots
+
+
+def test_keyboard_interrupt_keeps_the_best_weights(data, monkeypatch):
+    X, y, _ = data
+    _interrupt(monkeypatch, VASERNetwork, epochs=2)
+    snapshots = _scripted_validation(monkeypatch, [0.3, 0.2, 0.9])
+    model = tiny(max_iter=5, early_stopping=True, n_iter_no_change=5)
+    with pytest.warns(UserWarning, match=r"interrupted during epoch 3.*best weights .*epoch 1"):
+        model.fit(X, y)
+    assert model.n_iter_ == 2 and len(model.loss_curve_) == 2
+    assert model.validation_scores_ == [0.3, 0.2] and model.best_validation_score_ == 0.3
+    assert_same_weights(weights(model), snapshots[0])
+    assert not model.network_.training
+    monkeypatch.undo()
+    assert model.predict(X[:5]).shape == (5, 20)
+    pickle.loads(pickle.dumps(model)).predict(X[:5])
+
+
+def test_keyboard_interrupt_without_validation(data, monkeypatch):
+    X, y, _ = data
+    _interrupt(monkeypatch, VASERNetwork, epochs=1)
+    model = tiny(max_iter=5)
+    with pytest.warns(UserWarning, match="interrupted during epoch 2.*last complete step"):
+        model.fit(X, y)
+    assert model.n_iter_ == 1 and model.validation_scores_ is None
+    monkeypatch.undo()
+    assert model.predict(X[:5]).shape == (5, 20)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_warm_start_continues_training(cls, data):
+    X, y, _ = data
+    model = tiny(cls, warm_start=True)
+    model.fit(X, y)
+    curve, items, before = list(model.loss_curve_), model.items_.copy(), weights(model)
+    model.fit(X, y)
+    assert model.n_iter_ == 4 and len(model.loss_curve_) == 4
+    assert model.loss_curve_[:2] == curve
+    np.testing.assert_array_equal(model.items_, items)
+    assert any(not torch.equal(before[n], t) for n, t in weights(model).items())
+    # the continuation keeps learning from where it was: its first epoch beats a fresh start
+    assert model.loss_curve_[2] < curve[0]
+    # rows with items outside the first vocabulary are left out, with a warning
+    X_new = X.copy()
+    X_new[:5, -1] = UNKNOWN_ITEM
+    with pytest.warns(UserWarning, match="5 rows with items unknown"):
+        model.fit(X_new, y)
+    assert model.n_iter_ == 6
+    # warm_start=False starts over
+    model.set_params(warm_start=False).fit(X, y)
+    assert model.n_iter_ == 2 and model.loss_curve_ == curve
+
+
+def test_validation_holds_out_the_last_rows(data, monkeypatch):
+    X, y, _ = data
+    seen = {}
+    real = neural.train_network
+
+    def spy(network, train, validation, **kwargs):
+        seen["train"], seen["validation"] = train, validation
+        return real(network, train, validation, **kwargs)
+
+    monkeypatch.setattr(neural, "train_network", spy)
+    model = tiny(early_stopping=True, validation_fraction=0.2)
+    model.fit(X, y)
+    n_valid = int(round(0.2 * len(X)))
+    for name, rows in (("train", slice(None, -n_valid)), ("validation", slice(-n_valid, None))):
+        batches = seen[name]
+        assert batches.n_samples == len(X[rows])
+        expected, _ = compact_codes(model._encode(X[rows]))
+        np.testing.assert_array_equal(batches.codes.numpy(), expected)
+        np.testing.assert_array_equal(batches.targets.numpy(), model._encode(y[rows]))
+    # the reported score is the model's Recall@20 on those rows (best weights restored)
+    assert model.score(X[-n_valid:], y[-n_valid:]) == pytest.approx(model.best_validation_score_)
+
+
+def test_early_stopping_restores_the_best_weights(data, monkeypatch):
+    X, y, _ = data
+    snapshots = _scripted_validation(monkeypatch, [0.2, 0.5, 0.4, 0.45, 0.9, 0.9])
+    model = tiny(max_iter=10, early_stopping=True, n_iter_no_change=2).fit(X, y)
+    assert model.n_iter_ == 4  # two epochs without improvement after epoch 2
+    assert model.validation_scores_ == [0.2, 0.5, 0.4, 0.45]
+    assert model.best_validation_score_ == 0.5 == max(model.validation_scores_)
+    assert_same_weights(weights(model), snapshots[1])
+    assert len(model.loss_curve_) == len(model.loss_terms_) == 4
+
+
+def test_early_stopping_bookkeeping(data):
+    X, y, _ = data
+    model = tiny(max_iter=3, early_stopping=True, n_iter_no_change=1).fit(X, y)
+    assert 1 <= model.n_iter_ <= 3
+    assert len(model.validation_scores_) == model.n_iter_ == len(model.loss_curve_)
+    assert model.best_validation_score_ == max(model.validation_scores_)
+    assert all(0.0 <= score <= 1.0 for score in model.validation_scores_)
+    no_validation = tiny(max_iter=2).fit(X, y)
+    assert no_validation.validation_scores_ is None
+    assert no_validation.best_validation_score_ is None
+    with pytest.raises(ValueError, match="validation_fraction"):
+        tiny(early_stopping=True, validation_fraction=0.001).fit(X[:50], y[:50])
+
+
+def test_verbose_prints_one_line_per_epoch(data, capsys):
+    X, y, _ = data
+    model = tiny(max_iter=3, early_stopping=True, n_iter_no_change=5, verbose=1).fit(X, y)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == model.n_iter_ == 3
+    for epoch, line in enumerate(lines, start=1):
+        assert re.match(rf"epoch\s+{epoch} \|", line)
+        for part in ("loss", "reconstruction", "regularization", "beta", "valid R@20", "MRR@20"):
+            assert part in line
+        assert line.endswith(" s")
+    tiny(max_iter=1).fit(X, y)
+    assert capsys.readouterr().out == ""
+
+
+# ---------------------------------------------------------------------- model selection
+def test_grid_search_tunes_beta_and_n_flows_through_a_pipeline(data):
+    X, y, groups = data
+    pipeline = Pipeline([("rec", tiny(max_iter=2, batch_size=64))])
+    grid = {"rec__beta": [0.0, 0.5], "rec__n_flows": [0, 2]}
+    search = GridSearchCV(
+        pipeline, grid, scoring=SCORERS, refit="recall@20", cv=SessionSplitter(n_splits=2),
+        n_jobs=2, error_score="raise",
+    ).fit(X, y, groups=groups)
+    results = search.cv_results_
+    assert len(results["params"]) == 4
+    for name in ("recall@20", "mrr@20"):
+        scores = results[f"mean_test_{name}"]
+        assert np.isfinite(scores).all() and ((0 <= scores) & (scores <= 1)).all()
+    assert (results["mean_test_mrr@20"] <= results["mean_test_recall@20"]).all()
+    best = search.best_estimator_.named_steps["rec"]
+    assert {"rec__beta": best.beta, "rec__n_flows": best.n_flows} == search.best_params_
+    assert search.best_index_ == np.argmax(results["mean_test_recall@20"])
+    assert best.n_iter_ == 2 and search.predict(X[:4]).shape == (4, 20)

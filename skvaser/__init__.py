@@ -2,7 +2,10 @@
 
 from .datasets import sessions_to_prefixes
 from .model_selection import SessionSplitter
+from .neighbors import ItemKNNRecommender
 from .models import NARMRecommender, VASERRecommender
+from .neighbors import ItemKNNRecommender
+from .models import GRU4RecRecommender, ReLaVaRRecommender, STAMPRecommender
 from .metrics import SCORERS, make_mrr_scorer, make_recall_scorer, mrr_at_k, recall_at_k
 
 __version__ = "0.1.0"
@@ -10,6 +13,10 @@ __version__ = "0.1.0"
 __all__ = [
     "VASERRecommender",
     "NARMRecommender",
+    "ItemKNNRecommender",
+    "GRU4RecRecommender",
+    "STAMPRecommender",
+    "ReLaVaRRecommender",
     "SessionSplitter",
     "sessions_to_prefixes",
     "recall_at_k",

@@ -21,6 +21,8 @@ __all__ = ["BaseRecommender"]
 
 #: Code of padding and of items unknown to the model in encoded prefixes.
 UNKNOWN = 0
+#: Largest item id + 1 encoded through a dense lookup table (8 bytes an entry: 128 MiB).
+ENCODING_TABLE_SIZE = 2**24
 
 
 class BaseRecommender(BaseEstimator):
@@ -81,7 +83,17 @@ class BaseRecommender(BaseEstimator):
         self.n_items_ = len(self.items_)
 
     def _encode(self, ids):
-        """Item ids (any shape) -> codes: ``items_[i]`` -> i + 1; padding and unknown -> 0."""
+        """Item ids (any shape) -> codes: ``items_[i]`` -> i + 1; padding and unknown -> 0.
+
+        A dense lookup table (at most ``ENCODING_TABLE_SIZE`` entries, built per call) serves
+        vocabularies of moderate ids; larger ids fall back to binary search.
+        """
+        ids = np.asarray(ids)
+        largest = int(self.items_[-1])
+        if largest < ENCODING_TABLE_SIZE:
+            table = np.zeros(largest + 2, dtype=np.int64)  # last entry: ids outside the table
+            table[self.items_] = np.arange(1, self.n_items_ + 1)
+            return table[np.where((ids >= 0) & (ids <= largest), ids, largest + 1)]
         position = np.searchsorted(self.items_, ids)
         inside = position < self.n_items_
         known = inside & (self.items_[np.minimum(position, self.n_items_ - 1)] == ids)

@@ -230,7 +230,8 @@ def test_no_flows_regulariser_is_the_gaussian_monte_carlo_term():
     eps = torch.randn((3, 3), generator=torch.Generator().manual_seed(3))
     mean, log_var = _posterior(network, x)
     z = mean + torch.exp(0.5 * log_var) * eps
-    expected = 0.5 * (z.pow(2) - log_var - eps.pow(2)).sum(dim=1)
+    # nats per latent dimension
+    expected = 0.5 * (z.pow(2) - log_var - eps.pow(2)).sum(dim=1) / z.shape[1]
     torch.testing.assert_close(regularization, expected)
     torch.testing.assert_close(decoded[:, :3], z)  # decoder input [z; c_l], z_K = z_0
     terms = network.loss_terms(x, torch.tensor([1, 2, 3]), torch.Generator().manual_seed(3))
@@ -244,10 +245,10 @@ def test_no_flows_regulariser_is_the_kl_divergence_in_expectation():
     with torch.no_grad():
         _, regularization = network._latent(x, torch.Generator().manual_seed(0))
         mean, log_var = _posterior(network, x[:1])
-    kl = 0.5 * (mean.pow(2) + log_var.exp() - log_var - 1.0).sum()
+    kl = 0.5 * (mean.pow(2) + log_var.exp() - log_var - 1.0).mean()  # per latent dimension
     estimate = regularization.double().mean()
     standard_error = regularization.double().std() / math.sqrt(n)
-    assert kl > 0.5  # the check would be vacuous at the prior
+    assert kl > 0.1  # the check would be vacuous at the prior
     assert abs(estimate - kl) < 4 * standard_error, (estimate, kl, standard_error)
 
 

@@ -6,8 +6,9 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 
+from .._ranking import SCORE_ITEMS
 from ..base import BaseRecommender
 from ..nn.batching import PrefixBatches
 from ..nn.trainer import TrainingHistory, train_network
@@ -146,16 +147,29 @@ class NeuralRecommender(BaseRecommender):
         )
 
     # ------------------------------------------------------------------ ranking
-    def _score_rows(self):
-        return max(1, min(8192, SCORE_CELLS // self.n_items_))
+    def _score_rows(self, k=20):
+        """Prefixes scored at once for a top-``k``: ``rows * items per chunk <= SCORE_CELLS``."""
+        return max(1, min(8192, SCORE_CELLS // min(self.n_items_, max(SCORE_ITEMS, k))))
 
     @torch.no_grad()
     def _rank(self, codes, k):
+        """Top-k codes minus one, scored in blocks of at most ``SCORE_CELLS`` (row, item) cells.
+
+        Rows are ranked ``_score_rows(k)`` at a time, against ``max(SCORE_ITEMS, k)`` items at
+        a time with a running top-k merge (:func:`skvaser._ranking.top_k_scores`), so the score matrix
+        of a block never exceeds ``SCORE_CELLS`` = 2**24 cells whatever the catalogue size. The
+        working memory of ranking is therefore bounded by about ``8 * SCORE_CELLS`` bytes
+        (128 MiB: float32 scores, and the re-sort of rows whose scores tie; 64 MiB without
+        ties) on top of the network, one copy of its item weights (``4 * n_items_ *
+        dim`` bytes), the encoded prefixes (``8 * n_samples * max_len``) and the result
+        (``8 * n_samples * k``).
+        """
         self.network_.eval()
-        batches = PrefixBatches(codes, None, self._score_rows(), self.device_)
+        weights = self.network_.item_weights()  # once: some networks build it (bias column)
+        batches = PrefixBatches(codes, None, self._score_rows(k), self.device_)
         ranked = torch.empty((len(codes), k), dtype=torch.int64, device=self.device_)
         for rows, x, _ in batches:
-            ranked[rows] = self.network_.top_k(x, k)
+            ranked[rows] = self.network_.top_k(x, k, weights=weights, item_chunk=SCORE_ITEMS)
         return ranked.cpu().numpy()
 
     # ------------------------------------------------------------------ persistence

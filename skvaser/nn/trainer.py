@@ -33,6 +33,7 @@ class TrainingHistory:
 def evaluate_network(network, batches, k=20):
     """Recall@k and MRR@k of ``network`` on ``batches`` (a :class:`PrefixBatches` with targets)."""
     network.eval()
+    k = min(k, len(network.item_weights()))
     hits = torch.zeros((), device=batches.codes.device)
     reciprocal = torch.zeros((), device=batches.codes.device)
     for _, x, y in batches:

@@ -9,6 +9,9 @@ from .layers import NARMEncoder, seeded_dropout
 
 __all__ = ["VASERNetwork"]
 
+#: Initial log-variance of q(z0|s): sigma_0 = exp(-4) ~ 0.018, so z0 starts close to its mean.
+INITIAL_LOG_VARIANCE = -8.0
+
 
 class VASERNetwork(SessionNetwork):
     """NARM encoder -> Gaussian ``q(z0|s)`` -> ``K`` planar flows -> ``z_K`` -> item scores.
@@ -20,7 +23,12 @@ class VASERNetwork(SessionNetwork):
     eval mode uses ``z0 = mu`` (deterministic prediction).
 
     The regulariser of a prefix is the flow term of the paper's Eq. 9,
-    ``log q0(z0) - log p(z_K) - sum_k log|det J_k|`` with a standard normal prior, in nats.
+    ``log q0(z0) - log p(z_K) - sum_k log|det J_k|`` with a standard normal prior, divided by
+    ``latent_dim``: nats per latent dimension, so that ``beta`` does not depend on ``d``.
+
+    The network starts as NARM: the mean head is the identity (on the first ``min(d, source)``
+    coordinates), the posterior's standard deviation starts at ``exp(INITIAL_LOG_VARIANCE / 2)``
+    (about 0.02) and the flows start as the identity.
     """
 
     def __init__(self, n_items, embedding_dim, hidden_size, latent_dim, n_flows, amortized_flows,
@@ -30,6 +38,10 @@ class VASERNetwork(SessionNetwork):
         source_dim = hidden_size * (2 if latent_source == "session" else 1)
         self.mean = nn.Linear(source_dim, latent_dim)
         self.log_var = nn.Linear(source_dim, latent_dim)
+        nn.init.eye_(self.mean.weight)
+        nn.init.zeros_(self.mean.bias)
+        nn.init.zeros_(self.log_var.weight)
+        nn.init.constant_(self.log_var.bias, INITIAL_LOG_VARIANCE)
         self.flows = (
             PlanarFlowParameters(n_flows, latent_dim, source_dim, amortized_flows)
             if n_flows
@@ -58,9 +70,9 @@ class VASERNetwork(SessionNetwork):
         decoded = seeded_dropout(decoded, self.context_dropout, generator, self.training)
         if not self.training:
             return decoded, None
-        # log q0(z0) - log p(zK) - sum log|det J|; the log(2 pi) terms cancel
+        # log q0(z0) - log p(zK) - sum log|det J| (the log(2 pi) terms cancel), per dimension
         regularization = 0.5 * (z.pow(2) - log_var - eps.pow(2)).sum(dim=1) - log_det
-        return decoded, regularization
+        return decoded, regularization / z.shape[1]
 
     def query(self, x, generator=None):
         return self.bilinear(self._latent(x, generator)[0])

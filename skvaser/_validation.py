@@ -48,6 +48,11 @@ def check_item_ids(values, *, name, padding_value=None, ndim=1):
             )
         if array.size and np.abs(array).max() >= 2**53:
             raise ValueError(f"{name} holds floats too large to be exact item ids.")
+    if kind == "u" and array.size and array.max() > np.iinfo(np.int64).max:
+        raise ValueError(
+            f"{name} holds unsigned values such as {array.max()} that do not fit in int64; "
+            "item ids must be below 2**63."
+        )
     ids = array.astype(np.int64, copy=False)
     negative = ids < 0
     if padding_value is not None:

@@ -39,10 +39,39 @@ class BaseRecommender(BaseEstimator):
 
     # ------------------------------------------------------------------ validation
     def _check_X(self, X, *, reset):
-        """Validate prefixes; return them as int64 (n_samples, max_len)."""
-        X = validate_data(
-            self, X, reset=reset, dtype=None, ensure_all_finite=False, accept_sparse=False
-        )
+        """Validate prefixes; return them as int64 (n_samples, max_len).
+
+        ``fit`` needs at least one row; ``predict`` accepts none (it returns no rows). A 1-D or
+        3-D ``X``, or prefixes of another width than in ``fit``, raise a ValueError that says so.
+        """
+        try:
+            X = validate_data(
+                self, X, reset=reset, dtype=None, ensure_all_finite=False, accept_sparse=False,
+                ensure_min_samples=1 if reset else 0,
+            )
+        except ValueError as exc:
+            shape = getattr(X, "shape", None)
+            if shape is None:
+                try:
+                    shape = np.shape(X)
+                except ValueError:  # ragged rows: sklearn's message says so
+                    raise exc from None
+            if len(shape) != 2:
+                raise ValueError(
+                    f"X must be a 2-D array (n_samples, max_len) of left-padded prefixes; got "
+                    f"an array of shape {tuple(shape)}. Reshape your data: a single prefix is "
+                    "np.reshape(prefix, (1, -1)); build X with skvaser.sessions_to_prefixes."
+                ) from None
+            width = getattr(self, "n_features_in_", None)
+            if not reset and width is not None and shape[1] != width:
+                raise ValueError(
+                    f"{exc} X holds prefixes of width (max_len) {shape[1]}, but this model was "
+                    f"fitted on prefixes of width {width}: build them with "
+                    f"sessions_to_prefixes(..., max_len={width}); to keep the newest {width} "
+                    f"clicks use X[:, -{width}:], and left-pad narrower prefixes with "
+                    f"padding_value={self.padding_value}."
+                ) from None
+            raise
         return check_item_ids(X, name="X", padding_value=self.padding_value, ndim=2)
 
     def _check_y(self, y, n_samples):
@@ -164,7 +193,8 @@ class BaseRecommender(BaseEstimator):
         -------
         recall : float
         """
-        return recall_at_k(y, self._recommend(X, 20), k=20)
+        recommendations = self._recommend(X, 20)
+        return recall_at_k(self._check_y(y, len(recommendations)), recommendations, k=20)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -156,11 +156,11 @@ class NeuralRecommender(BaseRecommender):
         """Top-k codes minus one, scored in blocks of at most ``SCORE_CELLS`` (row, item) cells.
 
         Rows are ranked ``_score_rows(k)`` at a time, against ``max(SCORE_ITEMS, k)`` items at
-        a time with a running top-k merge (:func:`skvaser._ranking.top_k_scores`), so the score matrix
-        of a block never exceeds ``SCORE_CELLS`` = 2**24 cells whatever the catalogue size. The
-        working memory of ranking is therefore bounded by about ``8 * SCORE_CELLS`` bytes
-        (128 MiB: float32 scores, and the re-sort of rows whose scores tie; 64 MiB without
-        ties) on top of the network, one copy of its item weights (``4 * n_items_ *
+        a time with a running top-k merge (:func:`skvaser._ranking.top_k_scores`), so the score
+        matrix of a block never exceeds ``SCORE_CELLS`` = 2**24 cells, whatever the catalogue
+        size. The working memory of ranking is therefore bounded by about ``8 * SCORE_CELLS``
+        bytes (128 MiB: float32 scores, and the re-sort of rows whose scores tie; 64 MiB
+        without ties) on top of the network, one copy of its item weights (``4 * n_items_ *
         dim`` bytes), the encoded prefixes (``8 * n_samples * max_len``) and the result
         (``8 * n_samples * k``).
         """

@@ -4,6 +4,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._ranking import SCORE_ITEMS, top_k_scores
+
 __all__ = ["SessionNetwork"]
 
 
@@ -33,7 +35,13 @@ class SessionNetwork(nn.Module):
         return {"reconstruction": F.cross_entropy(logits, y - 1)}
 
     @torch.no_grad()
-    def top_k(self, x, k):
-        """Codes minus one of the ``k`` best items for prefixes ``x``: LongTensor (B, k)."""
-        scores = self.query(x) @ self.item_weights().T
-        return torch.topk(scores, k, dim=1).indices
+    def top_k(self, x, k, *, weights=None, item_chunk=SCORE_ITEMS):
+        """Codes minus one of the ``k`` best items for prefixes ``x``: LongTensor (B, k).
+
+        Best first, ties towards the lower code. Items are scored ``item_chunk`` at a time and
+        merged into a running top-k (:func:`skvaser._ranking.top_k_scores`), so at most
+        ``B * item_chunk`` scores exist at once. ``weights`` (default: :meth:`item_weights`) lets
+        a caller that ranks many batches build the item weights once.
+        """
+        weights = self.item_weights() if weights is None else weights
+        return top_k_scores(self.query(x), weights, k, item_chunk=item_chunk)

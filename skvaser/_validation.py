@@ -72,6 +72,7 @@ def check_padding_value(padding_value):
         raise TypeError(f"padding_value must be an integer; got {padding_value!r}.")
     if padding_value >= 0:
         raise ValueError(
-            f"padding_value must be negative so that it can never be an item id; got {padding_value}."
+            "padding_value must be negative so that it can never be an item id; "
+            f"got {padding_value}."
         )
     return int(padding_value)

@@ -13,7 +13,8 @@ def _check_timestamps(timestamps, n_clicks):
     times = np.asarray(timestamps)
     if times.ndim != 1 or len(times) != n_clicks:
         raise ValueError(
-            f"timestamps must be 1-D with one entry per click ({n_clicks}); got shape {times.shape}."
+            f"timestamps must be 1-D with one entry per click ({n_clicks}); "
+            f"got shape {times.shape}."
         )
     if times.dtype.kind == "M":
         if np.isnat(times).any():
@@ -91,7 +92,8 @@ def sessions_to_prefixes(session_ids, item_ids, timestamps=None, *, max_len=30, 
     _, session_code = np.unique(sessions, return_inverse=True)
     order = np.lexsort((position, times, session_code))  # by session, then time, then input
     session_code, items, times = session_code[order], items[order], times[order]
-    new_session = np.r_[True, session_code[1:] != session_code[:-1]] if n_clicks else np.ones(0, bool)
+    new_session = np.ones(n_clicks, dtype=bool)
+    new_session[1:] = session_code[1:] != session_code[:-1]
     start = np.maximum.accumulate(np.where(new_session, np.arange(n_clicks), 0))
 
     target = np.flatnonzero(~new_session)  # every click but a session's first

@@ -20,7 +20,7 @@ SCORE_CELLS = 2**24
 
 
 def resolve_device(device):
-    """``"auto"`` -> CUDA when available, else the CPU; anything else -> ``torch.device(device)``."""
+    """``"auto"``: CUDA when available, else the CPU; anything else: ``torch.device(device)``."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     resolved = torch.device(device)

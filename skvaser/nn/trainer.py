@@ -143,7 +143,7 @@ def train_network(
             per_step = {}  # name -> values of every step, on the device (no sync per step)
             for _, x, y in train.shuffled(batch_generator):
                 terms = network.loss_terms(x, y, generator)
-                weight = beta * min(1.0, step / beta_annealing_steps) if beta_annealing_steps else beta
+                weight = beta * min(1.0, step / max(beta_annealing_steps, 1))
                 loss = terms["reconstruction"]
                 if "regularization" in terms:
                     loss = loss + weight * terms["regularization"]

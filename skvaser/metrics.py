@@ -138,7 +138,9 @@ def make_mrr_scorer(k=20):
     return make_scorer(mrr_at_k, k=_check_k(k))
 
 
+#: Scorer of Recall@20: ``recall_at_20(estimator, X, y)``, ``make_recall_scorer(20)``.
 recall_at_20 = make_recall_scorer(20)
+#: Scorer of MRR@20: ``mrr_at_20(estimator, X, y)``, ``make_mrr_scorer(20)``.
 mrr_at_20 = make_mrr_scorer(20)
 
 #: The two scores of the published tables, for ``scoring=`` in GridSearchCV or cross_validate.

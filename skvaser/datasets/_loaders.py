@@ -372,6 +372,7 @@ def load_click_log(
         Arrays of shape (n_clicks,), in file order:
 
         session_ids : ndarray of int64 (or str when an id is not an integer)
+            Session of each click.
         item_ids : ndarray of int64
             Item ids, or their codes when encoded.
         timestamps : ndarray of int64 or float64
@@ -451,12 +452,15 @@ def load_yoochoose_clicks(path):
     -------
     data : :class:`~sklearn.utils.Bunch`
         session_ids : ndarray of int64, shape (n_clicks,)
+            Session of each click.
         item_ids : ndarray of int64, shape (n_clicks,)
             The shop's item ids.
         timestamps : ndarray of float64, shape (n_clicks,)
             Click times in seconds since 1970-01-01 UTC, millisecond precision.
         split : None
+            This file has no published split.
         item_encoding : None
+            Item ids are not encoded.
 
     Raises
     ------
@@ -511,11 +515,15 @@ def load_diginetica_views(path):
     -------
     data : :class:`~sklearn.utils.Bunch`
         session_ids : ndarray of int64, shape (n_clicks,)
+            Session of each click.
         item_ids : ndarray of int64, shape (n_clicks,)
+            Clicked item of each click.
         timestamps : ndarray of float64, shape (n_clicks,)
             ``eventdate`` as seconds since 1970-01-01 UTC plus ``timeframe / 1000``.
         split : None
+            This file has no published split.
         item_encoding : None
+            Item ids are not encoded.
 
     Raises
     ------

@@ -19,9 +19,11 @@ max_iter : int, default={max_iter}
         Adam's initial step size.
     learning_rate_decay : float, default={learning_rate_decay}
         Factor applied to the step size after every epoch.
-    early_stopping : bool, default=True
+    early_stopping : bool, default=False
         Hold out the most recent ``validation_fraction`` of the rows (rows of ``X`` are in time
-        order), stop when their Recall@20 stops improving and restore the best weights.
+        order), stop when their Recall@20 stops improving and restore the best weights. Off by
+        default: the most recent rows are the most telling about the next sessions, and holding
+        them out cost 1.4 points of Recall@20 on YOOCHOOSE 1/64.
     validation_fraction : float, default=0.1
         Share of the (most recent) rows held out when ``early_stopping``.
     n_iter_no_change : int, default={n_iter_no_change}

@@ -123,7 +123,7 @@ class VASERRecommender(NeuralRecommender):
         batch_size=512,
         learning_rate_init=_DEFAULTS["learning_rate_init"],
         learning_rate_decay=_DEFAULTS["learning_rate_decay"],
-        early_stopping=True,
+        early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=_DEFAULTS["n_iter_no_change"],
         tol=1e-4,

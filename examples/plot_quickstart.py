@@ -43,8 +43,10 @@ print(f"{len(train)} training prefixes, {len(test)} test prefixes")
 # The paper's sizes (embeddings 50, GRU 100, latent 100, ``K = 16`` flows) are the defaults;
 # here smaller ones keep the example fast. ``beta_annealing_steps`` counts optimiser steps,
 # so it is scaled down with the data: β rises from 0 to ``beta`` over the first epochs.
-# Training holds out the most recent 10 % of the rows and stops when their Recall@20 stops
-# improving.
+# ``early_stopping=True`` holds out the most recent 10 % of the training rows, stops when
+# their Recall@20 stops improving and keeps the best weights. It is off by default (the most
+# recent rows tell the most about the sessions to come, so by default every row trains for
+# ``max_iter`` epochs); here it shows how training progresses.
 from skvaser import VASERRecommender
 
 model = VASERRecommender(
@@ -55,6 +57,7 @@ model = VASERRecommender(
     beta=0.2,
     beta_annealing_steps=100,
     max_iter=15,
+    early_stopping=True,
     random_state=0,
 )
 model.fit(X_train, y_train)

@@ -113,7 +113,7 @@ for ax, key, label in zip(
     ax.set_xticks(range(len(names)), names, rotation=30)
     ax.set_ylabel(label)
     ax.set_title(f"{label}, {cv.get_n_splits()} time-ordered folds")
-axes[2].set_title("fit time on the machine that built this page")
+axes[2].set_title("fit time (this build's machine)")
 plt.show()
 
 # %%

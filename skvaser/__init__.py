@@ -2,7 +2,7 @@
 
 from .datasets import sessions_to_prefixes
 from .model_selection import SessionSplitter
-from .neighbors import ItemKNNRecommender
+from .neighbors import ItemKNNRecommender, SessionKNNRecommender
 from .models import NARMRecommender, VASERRecommender
 from .neighbors import ItemKNNRecommender
 from .models import GRU4RecRecommender, ReLaVaRRecommender, STAMPRecommender
@@ -14,6 +14,7 @@ __all__ = [
     "VASERRecommender",
     "NARMRecommender",
     "ItemKNNRecommender",
+    "SessionKNNRecommender",
     "GRU4RecRecommender",
     "STAMPRecommender",
     "ReLaVaRRecommender",

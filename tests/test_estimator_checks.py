@@ -8,11 +8,12 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skvaser import NARMRecommender, VASERRecommender
 from skvaser.base import BaseRecommender
-from skvaser.neighbors import ItemKNNRecommender
+from skvaser.neighbors import ItemKNNRecommender, SessionKNNRecommender
 
 #: Small, fast constructor settings of each recommender for the test suite.
 INIT_PARAMS = {
     ItemKNNRecommender: {"n_neighbors": 20},
+    SessionKNNRecommender: {"n_neighbors": 20, "sample_size": 100},
     VASERRecommender: dict(
         embedding_dim=8, hidden_size=8, latent_dim=4, n_flows=2, max_iter=2,
         early_stopping=False, batch_size=32, random_state=0,

@@ -1,12 +1,16 @@
 """skvaser: session-based recommendation with a scikit-learn API."""
 
 from .datasets import sessions_to_prefixes
-from .model_selection import SessionSplitter
-from .neighbors import ItemKNNRecommender, SessionKNNRecommender
-from .models import NARMRecommender, VASERRecommender
-from .neighbors import ItemKNNRecommender
-from .models import GRU4RecRecommender, ReLaVaRRecommender, STAMPRecommender
 from .metrics import SCORERS, make_mrr_scorer, make_recall_scorer, mrr_at_k, recall_at_k
+from .model_selection import SessionSplitter
+from .models import (
+    GRU4RecRecommender,
+    NARMRecommender,
+    ReLaVaRRecommender,
+    STAMPRecommender,
+    VASERRecommender,
+)
+from .neighbors import ItemKNNRecommender, SessionKNNRecommender
 
 __version__ = "0.1.0"
 

@@ -6,6 +6,7 @@ equal a top-k over the whole score matrix, ties included. The full-size figure (
 10^6 items for 10,000 prefixes) is a ``slow`` test here and a row of ``benchmarks/scale.py``.
 """
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -134,14 +135,22 @@ _BIG = textwrap.dedent(
     def kib(field):
         return int(next(l for l in open("/proc/self/status") if l.startswith(field)).split()[1])
 
-    open("/proc/self/clear_refs", "w").write("5")
+    try:
+        open("/proc/self/clear_refs", "w").write("5")  # reset the peak (VmHWM)
+    except OSError:
+        print(json.dumps({"skip": "cannot reset the peak resident memory here"}))
+        raise SystemExit(0)
     before = kib("VmRSS")
     started = time.perf_counter()
     ranked = model.predict(X)
     seconds = time.perf_counter() - started
     assert ranked.shape == (n_prefixes, 20) and np.isin(ranked, model.items_).all()
+    # the documented bound: 8 bytes per score of a block, one copy of the item weights, the
+    # encoding table (8 bytes per id up to the largest), the prefixes and the result
+    bound = (8 * neural.SCORE_CELLS + 4 * n_items * 8 + 8 * n_items + 4 * 8 * X.size
+             + 16 * 20 * n_prefixes)
     print(json.dumps({"MiB": (kib("VmHWM") - before) / 1024, "seconds": seconds,
-                      "bound_MiB": 8 * neural.SCORE_CELLS / 2**20 + 4 * n_items * 8 / 2**20}))
+                      "bound_MiB": bound / 2**20}))
     """
 )
 
@@ -154,7 +163,7 @@ def test_top_20_of_a_million_items_for_10000_prefixes_in_bounded_memory():
     done = subprocess.run(
         [sys.executable, "-c", _BIG], capture_output=True, text=True, check=True, timeout=600
     )
-    import json
-
     figures = json.loads(done.stdout.strip().splitlines()[-1])
+    if "skip" in figures:
+        pytest.skip(figures["skip"])
     assert figures["MiB"] <= figures["bound_MiB"], figures

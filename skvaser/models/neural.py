@@ -16,7 +16,12 @@ from ..nn.trainer import TrainingHistory, train_network
 __all__ = ["NeuralRecommender", "resolve_device"]
 
 #: Cells of the (rows x items) score matrix scored at once when ranking: 2**24 float32 = 64 MiB.
+#: (On the CPU, blocks are smaller still: :data:`skvaser.nn.base.CACHE_CELLS`.)
 SCORE_CELLS = 2**24
+#: Prefixes encoded at once when ranking on the CPU, at least: the encoder's per-batch cost is
+#: amortised, and the per-prefix tensors of the flows (rows x n_flows x latent_dim) stay in the
+#: cache. (Their scores are computed in smaller blocks: ``CACHE_CELLS``.)
+ENCODE_ROWS = 1024
 
 
 def resolve_device(device):
@@ -166,10 +171,14 @@ class NeuralRecommender(BaseRecommender):
         """
         self.network_.eval()
         weights = self.network_.item_weights()  # once: some networks build it (bias column)
-        batches = PrefixBatches(codes, None, self._score_rows(k), self.device_)
+        score_rows = self._score_rows(k)
+        encode_rows = max(score_rows, ENCODE_ROWS) if self.device_.type == "cpu" else score_rows
+        batches = PrefixBatches(codes, None, encode_rows, self.device_)
         ranked = torch.empty((len(codes), k), dtype=torch.int64, device=self.device_)
         for rows, x, _ in batches:
-            ranked[rows] = self.network_.top_k(x, k, weights=weights, item_chunk=SCORE_ITEMS)
+            ranked[rows] = self.network_.top_k(
+                x, k, weights=weights, item_chunk=SCORE_ITEMS, max_rows=score_rows
+            )
         return ranked.cpu().numpy()
 
     # ------------------------------------------------------------------ persistence

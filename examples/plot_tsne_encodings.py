@@ -33,29 +33,10 @@ print(f"VASER Recall@20 {vaser.score(X[test], y[test]):.3f}")
 # %%
 # Session encodings
 # -----------------
-# The recommenders have no public method that returns the encoding yet, so it is computed
-# from the fitted network: ``network_.query(x)`` maps a batch of equal-length prefixes of
-# item *codes* (``items_[i]`` has code ``i + 1``; 0 is padding or an unknown item) to the
-# vectors that are scored against the item embeddings. VASER's network is in evaluation
-# mode, so ``z0`` is the posterior mean pushed through the flows: the same deterministic
-# encoding that ``predict`` ranks with.
+# :meth:`~skvaser.VASERRecommender.encode` returns, for each prefix, the vector that is
+# scored against the item embeddings. It is deterministic: VASER's ``z0`` is the posterior
+# mean pushed through the flows, the same encoding that ``predict`` ranks with.
 import numpy as np
-import torch
-
-from skvaser.nn.batching import PrefixBatches
-
-
-def session_encodings(model, X):
-    """(n_samples, embedding_dim) encodings of the prefixes ``X`` by a fitted model."""
-    position = np.searchsorted(model.items_, X).clip(max=model.n_items_ - 1)
-    codes = np.where(model.items_[position] == X, position + 1, 0)  # 0: padding, unknown
-    network = model.network_.eval()
-    encodings = np.empty((len(X), model.embedding_dim), dtype=np.float32)
-    with torch.no_grad():
-        for rows, x, _ in PrefixBatches(codes, None, 1024, model.device_):
-            encodings[rows.cpu().numpy()] = network.query(x).cpu().numpy()
-    return encodings
-
 
 # The test prefixes whose next click is one of the eight most frequent targets, and as many
 # others (in grey) for context: about 1,500 points.
@@ -65,7 +46,7 @@ frequent = targets[np.argsort(-counts)[:8]]
 coloured = np.flatnonzero(np.isin(y[test], frequent))
 others = rng.choice(np.flatnonzero(~np.isin(y[test], frequent)), len(coloured), replace=False)
 rows = test[np.r_[coloured, others]]
-encodings = {name: session_encodings(model, X[rows])
+encodings = {name: model.encode(X[rows])
              for name, model in [("NARM", narm), ("VASER", vaser)]}
 print({name: e.shape for name, e in encodings.items()})
 

@@ -98,7 +98,8 @@ class BaseRecommender(BaseEstimator):
                 + (
                     "they are left out of training."
                     if when == "fit"
-                    else "they get the recommendations of an empty session."
+                    else f"they get the {'encoding' if when == 'encode' else 'recommendations'} "
+                    "of an empty session."
                 ),
                 UserWarning,
                 stacklevel=3,

@@ -502,6 +502,28 @@ def check_cuda_model_loads_on_the_cpu(estimator):
     np.testing.assert_array_equal(loaded.predict(X), expected)
 
 
+def check_encode_ranks_like_predict(estimator):
+    """``encode`` gives the vectors predict scores: ranking them against the item weights gives
+    predict's recommendations; unfitted, it raises; rows encode independently of the batch."""
+    X, _ = data()
+    with pytest.raises(NotFittedError):
+        clone(estimator).encode(X)
+    model = fitted(estimator)
+    encodings = model.encode(X)
+    weights = model.network_.item_weights().detach().numpy()
+    assert encodings.dtype == np.float32 and encodings.shape == (len(X), weights.shape[1])
+    scores = torch.as_tensor(encodings) @ torch.as_tensor(weights).T
+    k = min(model.n_recommendations, model.n_items_)
+    best = torch.topk(scores, k, dim=1).values
+    # predict's items score as high as the best k (ties may order differently)
+    predicted = np.searchsorted(model.items_, model.predict(X)[:, :k])
+    np.testing.assert_allclose(
+        torch.gather(scores, 1, torch.as_tensor(predicted)).numpy(), best.numpy(), rtol=1e-5,
+        atol=1e-5,
+    )
+    np.testing.assert_allclose(model.encode(X[::-1])[::-1], encodings, rtol=1e-5, atol=1e-6)
+
+
 # ---------------------------------------------------------------------- the generator
 def _yield_recommender_checks(estimator):
     """Every check that ``estimator`` (an unfitted recommender) must pass."""
@@ -528,6 +550,7 @@ def _yield_recommender_checks(estimator):
         yield check_diverged_loss_names_the_term
         yield check_keyboard_interrupt_keeps_a_usable_model
         yield check_warm_start_continues
+        yield check_encode_ranks_like_predict
         if not torch.cuda.is_available():
             yield check_cuda_model_loads_on_the_cpu
 

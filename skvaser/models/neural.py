@@ -6,6 +6,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
 from sklearn.utils._param_validation import Interval
 
 from .._ranking import SCORE_ITEMS
@@ -180,6 +181,37 @@ class NeuralRecommender(BaseRecommender):
                 x, k, weights=weights, item_chunk=SCORE_ITEMS, max_rows=score_rows
             )
         return ranked.cpu().numpy()
+
+    @torch.no_grad()
+    def encode(self, X):
+        """Session encodings: the vectors that ``predict`` scores against the item weights.
+
+        Deterministic (dropout off, VASER's latent at its posterior mean pushed through the
+        flows), so two prefixes with equal encodings get equal recommendations. Unknown items
+        in a prefix are skipped, as in ``predict``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, max_len)
+            Left-padded prefixes of item ids, newest click last.
+
+        Returns
+        -------
+        encodings : ndarray of float32, shape (n_samples, n_features)
+            ``n_features`` is the width of the item weights (``embedding_dim`` for NARM,
+            VASER and STAMP; ``hidden_size + 1`` for GRU4Rec and ReLaVaR, whose last column
+            multiplies the item biases).
+        """
+        check_is_fitted(self, "network_")
+        X = self._check_X(X, reset=False)
+        self._warn_empty_rows(X, "encode")
+        self.network_.eval()
+        batches = PrefixBatches(self._encode(X), None, ENCODE_ROWS, self.device_)
+        width = self.network_.item_weights().shape[1]
+        encodings = torch.empty((len(X), width), device=self.device_)
+        for rows, x, _ in batches:
+            encodings[rows] = self.network_.query(x)
+        return encodings.cpu().numpy()
 
     # ------------------------------------------------------------------ persistence
     def __getstate__(self):

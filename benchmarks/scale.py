@@ -10,7 +10,7 @@ item of the catalogue clicked at least once in training) and reports
 
 - ``fit s`` / ``pred s``: CPU seconds of ``fit`` and of ``predict`` (one thread: on an idle
   machine they equal wall-clock seconds; on a busy one they do not count the waiting, which
-  ``wall/cpu``, for the whole child processes, shows);
+  ``wall/cpu`` -- wall-clock over CPU seconds of the measured phases -- shows);
 - ``fit MiB`` / ``pred MiB``: the rise of the peak resident memory (VmHWM, reset through
   ``/proc/self/clear_refs`` after ``malloc_trim`` before each phase; ``ru_maxrss`` where that is
   not possible) over the memory held before the phase -- what the phase needed beyond its
@@ -137,13 +137,21 @@ def _current_kib():
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+_WALL = {}
+
+
 def _phase(function):
-    """Run ``function()``; return (its result, CPU seconds, rise of the peak memory in KiB)."""
+    """Run ``function()``; return (its result, CPU seconds, rise of the peak memory in KiB).
+
+    The wall-clock seconds of the phases add up in ``_WALL["seconds"]``.
+    """
     _reset_peak()
     before = _current_kib()
-    started = time.process_time()
+    wall, started = time.perf_counter(), time.process_time()
     result = function()
-    return result, time.process_time() - started, _peak_kib() - before
+    seconds = time.process_time() - started
+    _WALL["seconds"] = _WALL.get("seconds", 0.0) + time.perf_counter() - wall
+    return result, seconds, _peak_kib() - before
 
 
 def measure_fit(model, sweep, n, n_predict, folder):
@@ -167,6 +175,7 @@ def measure_fit(model, sweep, n, n_predict, folder):
     return {
         "model": model, "sweep": sweep, "n": n, "n_items": int(estimator.n_items_),
         "n_predict": n_predict, "fit_s": fit_seconds, "fit_mib": fit_kib / 1024,
+        "wall_s": _WALL["seconds"],
     }
 
 
@@ -190,6 +199,7 @@ def measure_predict(folder):
     return {
         "predict_s": predict_seconds, "predict_mib": predict_kib / 1024,
         "rank_mib": rank_kib / 1024, "numpy_mib": numpy_peak / 2**20,
+        "wall_s": _WALL["seconds"], "cpu_s": rank_seconds + predict_seconds,
     }
 
 
@@ -204,11 +214,10 @@ EXACT_MEMORY = {"MALLOC_MMAP_THRESHOLD_": "65536"}
 def _run(*arguments, env=None):
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"), **(env or {}))
     command = [sys.executable, os.path.abspath(__file__), "--child", *map(str, arguments)]
-    started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if done.returncode:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1]), time.perf_counter() - started
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def run_child(model, sweep, n, n_predict):
@@ -217,15 +226,15 @@ def run_child(model, sweep, n, n_predict):
     Seconds come from runs with glibc's defaults, memory from runs with ``EXACT_MEMORY``.
     """
     with tempfile.TemporaryDirectory() as folder:
-        fitted, fit_wall = _run("fit", model, sweep, n, n_predict, folder)
-        fit_memory, _ = _run("fit", model, sweep, n, n_predict, folder, env=EXACT_MEMORY)
-        predicted, predict_wall = _run("predict", folder)
-        predict_memory, _ = _run("predict", folder, env=EXACT_MEMORY)
-    cpu = fitted["fit_s"] + predicted["predict_s"]
+        fitted = _run("fit", model, sweep, n, n_predict, folder)
+        fit_memory = _run("fit", model, sweep, n, n_predict, folder, env=EXACT_MEMORY)
+        predicted = _run("predict", folder)
+        predict_memory = _run("predict", folder, env=EXACT_MEMORY)
+    cpu = fitted["fit_s"] + predicted["cpu_s"]
     return {
         **fitted, "fit_mib": fit_memory["fit_mib"], "predict_s": predicted["predict_s"],
         **{key: value for key, value in predict_memory.items() if key.endswith("_mib")},
-        "wall_per_cpu": (fit_wall + predict_wall) / max(cpu, 1e-9),
+        "wall_per_cpu": (fitted["wall_s"] + predicted["wall_s"]) / max(cpu, 1e-9),
     }
 
 

@@ -42,7 +42,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import psutil
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -159,13 +158,12 @@ class Measured:
             self._base = torch.cuda.memory_allocated(self.device)
         else:
             _release_free_memory()
-            process = psutil.Process()
-            self._base = self._peak = process.memory_info().rss
+            self._base = self._peak = _resident_bytes()
             self._stop = threading.Event()
 
             def sample():
                 while not self._stop.wait(0.002):
-                    self._peak = max(self._peak, process.memory_info().rss)
+                    self._peak = max(self._peak, _resident_bytes())
 
             self._sampler = threading.Thread(target=sample, daemon=True)
             self._sampler.start()
@@ -183,6 +181,12 @@ class Measured:
             self._stop.set()
             self._sampler.join()
             self.memory = self._peak - self._base
+
+
+def _resident_bytes():
+    """Resident memory of this process (Linux ``/proc/self/statm``)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def _release_free_memory():

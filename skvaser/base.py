@@ -106,6 +106,18 @@ class BaseRecommender(BaseEstimator):
             )
         return empty
 
+    def _warn_unknown_items(self, X, codes):
+        """Warn about clicks on items not seen in ``fit``: ranking reads the prefixes without them."""
+        unknown = (codes == UNKNOWN) & (X != self.padding_value)
+        if unknown.any():
+            rows = unknown.any(axis=1).sum()
+            warnings.warn(
+                f"{rows} of {len(X)} prefixes in X contain items not seen in fit "
+                f"({unknown.sum()} clicks); those clicks are skipped.",
+                UserWarning,
+                stacklevel=4,
+            )
+
     # ------------------------------------------------------------------ vocabulary
     def _learn_items(self, X, y):
         """Set ``items_`` (sorted known item ids) from the clicks of X and y."""
@@ -157,7 +169,9 @@ class BaseRecommender(BaseEstimator):
         check_is_fitted(self, "items_")
         X = self._check_X(X, reset=False)
         self._warn_empty_rows(X, "predict")
-        indices = self._rank(self._encode(X), min(k, self.n_items_))
+        codes = self._encode(X)
+        self._warn_unknown_items(X, codes)
+        indices = self._rank(codes, min(k, self.n_items_))
         ranked = self.items_[indices]
         if k > self.n_items_:
             fill = np.full((len(X), k - self.n_items_), self.padding_value, dtype=np.int64)

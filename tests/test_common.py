@@ -187,7 +187,11 @@ def check_unknown_items(estimator):
         padded([UNKNOWN]),  # only unknown clicks: the empty session
         padded([UNKNOWN, HUGE_UNKNOWN, UNKNOWN + 1]),
     ])
-    ranked = predict_quietly(model, rows)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ranked = model.predict(rows)
+    assert "4 of 6 prefixes in X contain items not seen in fit (6 clicks); those clicks are " \
+        "skipped." in [str(warning.message) for warning in caught]
     assert np.isin(ranked, known).all()
     for row in (1, 2):
         np.testing.assert_array_equal(ranked[row], ranked[0])

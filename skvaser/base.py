@@ -107,7 +107,7 @@ class BaseRecommender(BaseEstimator):
         return empty
 
     def _warn_unknown_items(self, X, codes):
-        """Warn about clicks on items not seen in ``fit``: ranking reads the prefixes without them."""
+        """Warn about clicks on items not seen in ``fit``: ranking skips them."""
         unknown = (codes == UNKNOWN) & (X != self.padding_value)
         if unknown.any():
             rows = unknown.any(axis=1).sum()

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import SessionNetwork
-from .layers import seeded_dropout
+from .layers import item_embedding, seeded_dropout
 
 __all__ = ["GRU4RecNetwork", "ItemOutput", "ranking_loss"]
 
@@ -111,7 +111,7 @@ class GRU4RecNetwork(SessionNetwork):
     def __init__(self, n_items, embedding_dim, hidden_size, embedding_dropout, context_dropout,
                  loss="cross_entropy", n_negatives=None, bpr_max_regularization=1.0):
         super().__init__()
-        self.embedding = nn.Embedding(n_items + 1, embedding_dim, padding_idx=0)
+        self.embedding = item_embedding(n_items + 1, embedding_dim)
         self.gru = nn.GRU(embedding_dim, hidden_size, batch_first=True)
         self.output = ItemOutput(n_items, hidden_size)
         self.hidden_size = hidden_size

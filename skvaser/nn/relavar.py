@@ -5,7 +5,7 @@ from torch import nn
 
 from .base import SessionNetwork
 from .gru4rec import ItemOutput
-from .layers import seeded_dropout
+from .layers import item_embedding, seeded_dropout
 
 __all__ = ["ReLaVaRNetwork"]
 
@@ -38,7 +38,7 @@ class ReLaVaRNetwork(SessionNetwork):
 
     def __init__(self, n_items, embedding_dim, hidden_size, embedding_dropout, context_dropout):
         super().__init__()
-        self.embedding = nn.Embedding(n_items + 1, embedding_dim, padding_idx=0)
+        self.embedding = item_embedding(n_items + 1, embedding_dim)
         self.cell = nn.GRUCell(embedding_dim, hidden_size)
         self.log_var = nn.Linear(hidden_size, hidden_size)
         nn.init.zeros_(self.log_var.weight)

@@ -35,9 +35,11 @@ class STAMPRecommender(NeuralRecommender):
     context_dropout : float, default=0.0
         Dropout on the query ``h_s * h_t``.
     init_std : float or None, default=0.05
-        Standard deviation of the normal initialisation of every weight and embedding, as in
-        STAMP's paper; None keeps PyTorch's default initialisation (embeddings ``N(0, 1)``,
-        linear layers uniform).
+        Standard deviation of the normal initialisation of every weight but the item
+        embeddings, as in STAMP's paper; None keeps PyTorch's default initialisation (uniform).
+        The item embeddings, which also score the items, start at ``N(0, 0.2^2)`` as in every
+        skvaser network: with STAMP's 0.05 the scores start flat and learn slowly (58.76 vs
+        62.37 Recall@20 after 3 epochs on 120,000 YOOCHOOSE 1/64 rows).
     {TRAINING.format(**_DEFAULTS)}
 
     Attributes

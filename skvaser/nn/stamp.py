@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from .base import SessionNetwork
-from .layers import seeded_dropout
+from .layers import item_embedding, seeded_dropout
 
 __all__ = ["STAMPNetwork"]
 
@@ -31,15 +31,15 @@ class STAMPNetwork(SessionNetwork):
     embedding_dropout, context_dropout : float
         Dropout on the click embeddings and on the query ``h_s * h_t``.
     init_std : float or None
-        Standard deviation of the normal initialisation of every weight (the paper: 0.05);
-        None keeps PyTorch's defaults.
+        Standard deviation of the normal initialisation of every weight but the item
+        embeddings (:func:`~skvaser.nn.layers.item_embedding`); None keeps PyTorch's defaults.
     """
 
     def __init__(self, n_items, embedding_dim, embedding_dropout, context_dropout,
                  init_std=None):
         super().__init__()
         d = embedding_dim
-        self.embedding = nn.Embedding(n_items + 1, d, padding_idx=0)
+        self.embedding = item_embedding(n_items + 1, d)
         self.w1 = nn.Linear(d, d, bias=False)
         self.w2 = nn.Linear(d, d, bias=False)
         self.w3 = nn.Linear(d, d)  # its bias is b_a
@@ -47,10 +47,9 @@ class STAMPNetwork(SessionNetwork):
         self.mlp_s = nn.Linear(d, d)
         self.mlp_t = nn.Linear(d, d)
         if init_std is not None:
-            for parameter in self.parameters():
-                nn.init.normal_(parameter, std=init_std)
-            with torch.no_grad():
-                self.embedding.weight[0] = 0.0
+            for name, parameter in self.named_parameters():
+                if not name.startswith("embedding."):
+                    nn.init.normal_(parameter, std=init_std)
         self.embedding_dropout, self.context_dropout = embedding_dropout, context_dropout
 
     def query(self, x, generator=None):

@@ -115,7 +115,7 @@ class BaseRecommender(BaseEstimator):
                 f"{rows} of {len(X)} prefixes in X contain items not seen in fit "
                 f"({unknown.sum()} clicks); those clicks are skipped.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
 
     # ------------------------------------------------------------------ vocabulary
@@ -165,12 +165,18 @@ class BaseRecommender(BaseEstimator):
         Returns int64 (n_samples, min(k, n_items_)).
         """
 
-    def _recommend(self, X, k):
+    def _codes_to_rank(self, X, when="predict"):
+        """Checked, encoded prefixes of a fitted model, with warnings for empty rows and
+        unknown items: int64 (n_samples, max_len), 0 for padding and unknown items."""
         check_is_fitted(self, "items_")
         X = self._check_X(X, reset=False)
-        self._warn_empty_rows(X, "predict")
+        self._warn_empty_rows(X, when)
         codes = self._encode(X)
         self._warn_unknown_items(X, codes)
+        return codes
+
+    def _recommend(self, X, k):
+        codes = self._codes_to_rank(X)
         indices = self._rank(codes, min(k, self.n_items_))
         ranked = self.items_[indices]
         if k > self.n_items_:

@@ -7,7 +7,6 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted
 
 from .._ranking import SCORE_ITEMS
 from ..base import BaseRecommender
@@ -188,7 +187,7 @@ class NeuralRecommender(BaseRecommender):
 
         Deterministic (dropout off, VASER's latent at its posterior mean pushed through the
         flows), so two prefixes with equal encodings get equal recommendations. Unknown items
-        in a prefix are skipped, as in ``predict``.
+        in a prefix are skipped with a warning, as in ``predict``.
 
         Parameters
         ----------
@@ -202,13 +201,11 @@ class NeuralRecommender(BaseRecommender):
             VASER and STAMP; ``hidden_size + 1`` for GRU4Rec and ReLaVaR, whose last column
             multiplies the item biases).
         """
-        check_is_fitted(self, "network_")
-        X = self._check_X(X, reset=False)
-        self._warn_empty_rows(X, "encode")
+        codes = self._codes_to_rank(X, "encode")
         self.network_.eval()
-        batches = PrefixBatches(self._encode(X), None, ENCODE_ROWS, self.device_)
+        batches = PrefixBatches(codes, None, ENCODE_ROWS, self.device_)
         width = self.network_.item_weights().shape[1]
-        encodings = torch.empty((len(X), width), device=self.device_)
+        encodings = torch.empty((len(codes), width), device=self.device_)
         for rows, x, _ in batches:
             encodings[rows] = self.network_.query(x)
         return encodings.cpu().numpy()

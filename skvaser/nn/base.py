@@ -1,18 +1,12 @@
 """The interface between the session networks and the shared trainer and scorer."""
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .._ranking import SCORE_ITEMS, top_k_scores
+from .softmax import CACHE_CELLS, item_cross_entropy
 
-__all__ = ["SessionNetwork", "CACHE_CELLS"]
-
-#: On the CPU, prefixes are scored in blocks of about this many (row, item) scores (2**21
-#: float32, 8 MiB), which stay in the cache from the matrix product that writes them to the
-#: top-k that reads them: twice as fast as blocks of a thousand rows (65 MiB) for 17,376 items.
-#: A block keeps at least 64 rows, so that a wide catalogue is still read by a matrix product.
-CACHE_CELLS = 2**21
+__all__ = ["SessionNetwork"]
 
 
 class SessionNetwork(nn.Module):
@@ -37,8 +31,8 @@ class SessionNetwork(nn.Module):
         ``y``, codes 1..n_items) and optionally ``"regularization"`` (weighted by the trainer's
         annealed ``beta``).
         """
-        logits = self.query(x, generator) @ self.item_weights().T
-        return {"reconstruction": F.cross_entropy(logits, y - 1)}
+        query = self.query(x, generator)
+        return {"reconstruction": item_cross_entropy(query, self.item_weights(), y - 1)}
 
     @torch.no_grad()
     def top_k(self, x, k, *, weights=None, item_chunk=SCORE_ITEMS, max_rows=None):
@@ -47,7 +41,9 @@ class SessionNetwork(nn.Module):
         Best first, ties towards the lower code. Items are scored ``item_chunk`` at a time and
         merged into a running top-k (:func:`skvaser._ranking.top_k_scores`), for at most
         ``max_rows`` prefixes at a time (default: all of them; on the CPU, blocks of about
-        :data:`CACHE_CELLS` scores), so at most ``max_rows * item_chunk`` scores exist at once.
+        :data:`~skvaser.nn.softmax.CACHE_CELLS` scores, and at least 64 rows, so that a wide
+        catalogue is still read by a matrix product), so at most ``max_rows * item_chunk``
+        scores exist at once.
         ``weights`` (default: :meth:`item_weights`) lets a caller that ranks many batches build
         the item weights once.
         """

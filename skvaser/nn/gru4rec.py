@@ -6,6 +6,7 @@ from torch import nn
 
 from .base import SessionNetwork
 from .layers import item_embedding, seeded_dropout
+from .softmax import item_cross_entropy
 
 __all__ = ["GRU4RecNetwork", "ItemOutput", "ranking_loss"]
 
@@ -63,9 +64,9 @@ def ranking_loss(query, weights, target, *, loss, n_negatives, bpr_max_regulariz
     """
     rows = torch.arange(len(target), device=target.device)
     if n_negatives is None:
-        scores = query @ weights.T  # (B, n_items)
         if loss == "cross_entropy":
-            return F.cross_entropy(scores, target)
+            return item_cross_entropy(query, weights, target)
+        scores = query @ weights.T  # (B, n_items)
         positive = target
         negative = torch.ones_like(scores, dtype=torch.bool)
         negative[rows, target] = False

@@ -6,6 +6,7 @@ from torch import nn
 from .base import SessionNetwork
 from .gru4rec import ItemOutput
 from .layers import item_embedding, seeded_dropout
+from .softmax import item_cross_entropy
 
 __all__ = ["ReLaVaRNetwork"]
 
@@ -78,8 +79,8 @@ class ReLaVaRNetwork(SessionNetwork):
     def loss_terms(self, x, y, generator):
         z, kl = self._last_state(x, generator)
         z = seeded_dropout(z, self.context_dropout, generator, self.training)
-        logits = self.output.query(z) @ self.item_weights().T
+        query = self.output.query(z)
         return {
-            "reconstruction": nn.functional.cross_entropy(logits, y - 1),
+            "reconstruction": item_cross_entropy(query, self.item_weights(), y - 1),
             "regularization": kl.mean(),
         }

@@ -6,6 +6,7 @@ from torch import nn
 from .base import SessionNetwork
 from .flows import PlanarFlowParameters, planar_flows
 from .layers import NARMEncoder, seeded_dropout
+from .softmax import item_cross_entropy
 
 __all__ = ["VASERNetwork"]
 
@@ -82,8 +83,8 @@ class VASERNetwork(SessionNetwork):
 
     def loss_terms(self, x, y, generator):
         decoded, regularization = self._latent(x, generator)
-        logits = self.bilinear(decoded) @ self.item_weights().T
+        query = self.bilinear(decoded)
         return {
-            "reconstruction": nn.functional.cross_entropy(logits, y - 1),
+            "reconstruction": item_cross_entropy(query, self.item_weights(), y - 1),
             "regularization": regularization.mean(),
         }

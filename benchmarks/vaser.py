@@ -2,15 +2,20 @@
 
     python benchmarks/vaser.py                       # YOOCHOOSE 1/64, default parameters
     python benchmarks/vaser.py --data diginetica     # DIGINETICA
-    python benchmarks/vaser.py --variants            # the open design choices of the decoder
+    python benchmarks/vaser.py --variants --validation --max-iter 3   # the open design choices
 
 Protocol: fit on the ``train`` split, all prefixes of the ``test`` split (window 30), every
 training item ranked. Prints Recall@20 / MRR@20 (%), fit and predict seconds, and epochs.
+``--validation`` never looks at the test split: it fits on the training sessions but the most
+recent 10 % (by first click) and scores all prefixes of those 10 %, which is how the design
+choices (``--variants``) are made.
 """
 
 import argparse
 import time
 from pathlib import Path
+
+from itemknn import _validation_split  # benchmarks/ is the script's folder
 
 from skvaser import NARMRecommender, VASERRecommender
 from skvaser.evaluation import evaluate_recommender, load_train_test
@@ -36,6 +41,9 @@ VARIANTS = {
     "z from [h_t; c_l], decode z_K": VASERRecommender(latent_source="session", decoder="latent"),
     "z from [h_t; c_l], decode [z_K; c_l]": VASERRecommender(latent_source="session"),
     "shared (not amortised) flows": VASERRecommender(amortized_flows=False),
+    "no flows, K = 0 (VRM)": VASERRecommender(n_flows=0),
+    "no flow term, beta = 0": VASERRecommender(beta=0.0),
+    "NARM (no latent)": NARMRecommender(),
 }
 
 
@@ -43,6 +51,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="yoochoose1_64", help="name in ../shared/data or a path")
     parser.add_argument("--variants", action="store_true", help="compare the decoder variants")
+    parser.add_argument(
+        "--validation", action="store_true",
+        help="score on the most recent 10 %% of the training sessions instead of the test split",
+    )
     parser.add_argument("--max-iter", type=int, help="cap the epochs (for quick comparisons)")
     parser.add_argument("--models", help="comma-separated subset of the table's rows")
     parser.add_argument("--device", default="auto")
@@ -55,10 +67,12 @@ def main():
     started = time.perf_counter()
     train, test, _ = load_train_test(path)
     print(f"{path.name}: loaded in {time.perf_counter() - started:.1f} s")
+    if args.validation:
+        train, test = _validation_split(train)
 
     table = VARIANTS if args.variants else MODELS
     names = args.models.split(",") if args.models else list(table)
-    published = PUBLISHED.get(path.name.split(".")[0], {})
+    published = {} if args.validation else PUBLISHED.get(path.name.split(".")[0], {})
     rows = []
     for name in names:
         model = table[name].set_params(random_state=0, device=args.device, verbose=args.verbose)
@@ -71,7 +85,8 @@ def main():
             f"{result['model'].n_iter_} | {published.get(name, '')} |"
         )
         print(rows[-1], flush=True)
-    print(f"\n{path.name}, device {result['model'].device_}")
+    scored = "validation (most recent 10 % of train)" if args.validation else "test"
+    print(f"\n{path.name}, {scored} prefixes, device {result['model'].device_}")
     print("| model | Recall@20 / MRR@20 (%) | fit s | predict s | epochs | published |")
     print("|---|---|---|---|---|---|")
     print("\n".join(rows))

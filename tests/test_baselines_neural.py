@@ -293,6 +293,9 @@ def test_relavar_kl_is_nonnegative_and_recorded(fitted):
     x, y = torch.tensor([[1, 2, 3], [4, 5, 6]]), torch.tensor([7, 8])
     terms = network.loss_terms(x, y, torch.Generator().manual_seed(0))
     assert terms["regularization"].item() > 0
+    # in nats per latent dimension: the summed KL of the last step over hidden_size (6)
+    _, kl = network._last_state(x, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(terms["regularization"], kl.mean() / 6)
     assert network.loss_terms(x[:, :0], y, None)["regularization"].item() == 0.0
 
 

@@ -23,12 +23,14 @@ class ReLaVaRRecommender(NeuralRecommender):
     item is scored from the last state against separate output embeddings with a bias, as in
     GRU4Rec. Training minimises, per prefix of ``L`` clicks,
 
-        -log p(y | z_L) + beta_t * KL(q(z_L | x_L, z_(L-1)) || N(0, I))
+        -log p(y | z_L) + beta_t * KL(q(z_L | x_L, z_(L-1)) || N(0, I)) / d
 
-    (one reparameterised sample of every ``z_t``, each fed to the next step), with ``beta_t``
-    rising linearly from 0 to ``beta``. Summed over the prefixes of a session this is, for
-    ``beta=1``, the negative evidence lower bound of the session with one KL term per click
-    (see Notes). Predictions are deterministic: every ``z_t`` is its posterior mean.
+    (one reparameterised sample of every ``z_t``, each fed to the next step; ``d`` =
+    ``hidden_size``), with ``beta_t`` rising linearly from 0 to ``beta``. The KL term is in nats
+    per latent dimension, as VASER's flow term, so that ``beta`` weighs the two models'
+    regularisers alike. Summed over the prefixes of a session this is, for ``beta=d``, the
+    negative evidence lower bound of the session with one KL term per click (see Notes).
+    Predictions are deterministic: every ``z_t`` is its posterior mean.
 
     Parameters
     ----------
@@ -41,8 +43,8 @@ class ReLaVaRRecommender(NeuralRecommender):
     context_dropout : float, default=0.0
         Dropout on the last state ``z_L``.
     beta : float, default=0.2
-        Final weight of the KL term; 1 gives the evidence lower bound, whose noise costs
-        accuracy (see Notes).
+        Final weight of the KL term per latent dimension; ``hidden_size`` gives the evidence
+        lower bound, whose noise costs accuracy (see Notes).
     beta_annealing_steps : int, default=2000
         Optimiser steps over which ``beta_t`` rises from 0 to ``beta`` (0: no annealing).
     {TRAINING.format(**_DEFAULTS)}
@@ -74,10 +76,14 @@ class ReLaVaRRecommender(NeuralRecommender):
     the fused GRU kernel, so training costs more per prefix than :class:`GRU4RecRecommender`.
     An empty prefix keeps the initial state ``z_0 = 0`` and is scored by the biases alone.
 
-    With ``beta=1`` the noise of the latent states holds the network back on small data
-    (synthetic sessions: Recall@20 several points below ``beta=0.2``, itself below
-    :class:`GRU4RecRecommender`); the default is VASER's weight of its regulariser. Early
-    stopping keeps the best validation epoch, which may come before ``beta_t`` reaches ``beta``.
+    The KL term is averaged over the latent dimensions for the reason VASER's flow term is:
+    summed, it outweighs the likelihood and the states stay as noisy as the prior allows. On
+    YOOCHOOSE 1/64 (the most recent 120,000 prefixes before the validation sessions, 3 epochs,
+    Recall@20 on the most recent 10 % of the training sessions) the summed KL reaches 51.88,
+    the KL per dimension 59.27, and a posterior that starts nearly deterministic (standard
+    deviation 0.02) with the summed KL 50.53. The default ``beta`` is VASER's weight of its
+    regulariser. Early stopping keeps the best validation epoch, which may come before
+    ``beta_t`` reaches ``beta``.
 
     References
     ----------

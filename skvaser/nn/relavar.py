@@ -20,9 +20,10 @@ class ReLaVaRNetwork(SessionNetwork):
     is scored from the last state as in GRU4Rec, ``score_i = W_i . z_L + b_i`` with separate
     output embeddings. Training samples every ``z_t`` (reparameterised, noise from the passed
     generator) and feeds the sample to the next step. The regulariser of a prefix of ``L``
-    clicks is the KL term of its last step, ``KL(q(z_L | e_L, z_{L-1}) || N(0, I))`` in nats:
-    the evidence lower bound of a session, one likelihood and one KL term per click, splits over
-    its prefixes that way, each step counted once. In eval mode every ``z_t = mu_t``:
+    clicks is the KL term of its last step, ``KL(q(z_L | e_L, z_{L-1}) || N(0, I))``, divided by
+    ``hidden_size`` (nats per latent dimension, as VASER's flow term): the evidence lower bound
+    of a session, one likelihood and one KL term per click, splits over its prefixes that way,
+    each step counted once. In eval mode every ``z_t = mu_t``:
     predictions are deterministic. An empty prefix keeps ``z_0 = 0`` (and a zero regulariser).
 
     Parameters
@@ -82,5 +83,5 @@ class ReLaVaRNetwork(SessionNetwork):
         query = self.output.query(z)
         return {
             "reconstruction": item_cross_entropy(query, self.item_weights(), y - 1),
-            "regularization": kl.mean(),
+            "regularization": kl.mean() / self.hidden_size,
         }

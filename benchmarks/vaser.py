@@ -1,7 +1,7 @@
 """VASER beside NARM and VRM (VASER without flows) on the paper's data: the issue-3 table.
 
     python benchmarks/vaser.py                       # YOOCHOOSE 1/64, default parameters
-    python benchmarks/vaser.py --data diginetica     # DIGINETICA
+    python benchmarks/vaser.py --data diginetica     # DIGINETICA (--models vaser: one row)
     python benchmarks/vaser.py --variants --validation --max-iter 3   # the open design choices
 
 Protocol: fit on the ``train`` split, all prefixes of the ``test`` split (window 30), every
@@ -23,27 +23,31 @@ from skvaser.evaluation import evaluate_recommender, load_train_test
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PUBLISHED = {
     "yoochoose1_64": {
-        "NARM": "68.32 / 28.63 (VASER paper re-run: 70.13 / 29.38)",
-        "VRM (n_flows=0)": "69.32 / 28.75",
-        "VASER": "71.85 / 30.05",
+        "narm": "68.32 / 28.63 (VASER paper re-run: 70.13 / 29.38)",
+        "vrm": "69.32 / 28.75",
+        "vaser": "71.85 / 30.05",
     },
-    "diginetica": {"NARM": "49.70 / 16.17", "VASER": "(SR-GNN: 50.73 / 17.59)"},
+    "diginetica": {"narm": "49.70 / 16.17", "vaser": "(SR-GNN: 50.73 / 17.59)"},
 }
 
+#: Rows of the table, by the key ``--models`` takes: (label, estimator).
 MODELS = {
-    "VASER": VASERRecommender(),
-    "NARM": NARMRecommender(),
-    "VRM (n_flows=0)": VASERRecommender(n_flows=0),
+    "vaser": ("VASER", VASERRecommender()),
+    "narm": ("NARM", NARMRecommender()),
+    "vrm": ("VRM (n_flows=0)", VASERRecommender(n_flows=0)),
 }
 VARIANTS = {
-    "z from h_t, decode [z_K; c_l] (default)": VASERRecommender(),
-    "z from h_t, decode z_K": VASERRecommender(decoder="latent"),
-    "z from [h_t; c_l], decode z_K": VASERRecommender(latent_source="session", decoder="latent"),
-    "z from [h_t; c_l], decode [z_K; c_l]": VASERRecommender(latent_source="session"),
-    "shared (not amortised) flows": VASERRecommender(amortized_flows=False),
-    "no flows, K = 0 (VRM)": VASERRecommender(n_flows=0),
-    "no flow term, beta = 0": VASERRecommender(beta=0.0),
-    "NARM (no latent)": NARMRecommender(),
+    "default": ("z from h_t, decode [z_K; c_l] (default)", VASERRecommender()),
+    "latent": ("z from h_t, decode z_K", VASERRecommender(decoder="latent")),
+    "session_latent": (
+        "z from [h_t; c_l], decode z_K",
+        VASERRecommender(latent_source="session", decoder="latent"),
+    ),
+    "session": ("z from [h_t; c_l], decode [z_K; c_l]", VASERRecommender(latent_source="session")),
+    "shared_flows": ("shared (not amortised) flows", VASERRecommender(amortized_flows=False)),
+    "no_flows": ("no flows, K = 0 (VRM)", VASERRecommender(n_flows=0)),
+    "beta0": ("no flow term, beta = 0", VASERRecommender(beta=0.0)),
+    "narm": ("NARM (no latent)", NARMRecommender()),
 }
 
 
@@ -56,7 +60,11 @@ def main():
         help="score on the most recent 10 %% of the training sessions instead of the test split",
     )
     parser.add_argument("--max-iter", type=int, help="cap the epochs (for quick comparisons)")
-    parser.add_argument("--models", help="comma-separated subset of the table's rows")
+    parser.add_argument(
+        "--models",
+        help="comma-separated subset of the rows: "
+        f"{', '.join(MODELS)}; with --variants {', '.join(VARIANTS)}",
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--verbose", type=int, default=1)
     args = parser.parse_args()
@@ -74,13 +82,17 @@ def main():
     names = args.models.split(",") if args.models else list(table)
     published = {} if args.validation else PUBLISHED.get(path.name.split(".")[0], {})
     rows = []
+    unknown = sorted(set(names) - set(table))
+    if unknown:
+        parser.error(f"unknown --models {unknown}; choose from {', '.join(table)}")
     for name in names:
-        model = table[name].set_params(random_state=0, device=args.device, verbose=args.verbose)
+        label, model = table[name]
+        model.set_params(random_state=0, device=args.device, verbose=args.verbose)
         if args.max_iter:
             model.set_params(max_iter=args.max_iter)
         result = evaluate_recommender(model, train, test, max_len=30)
         rows.append(
-            f"| {name} | {100 * result['recall']:.2f} / {100 * result['mrr']:.2f} | "
+            f"| {label} | {100 * result['recall']:.2f} / {100 * result['mrr']:.2f} | "
             f"{result['fit_seconds']:.0f} | {result['predict_seconds']:.1f} | "
             f"{result['model'].n_iter_} | {published.get(name, '')} |"
         )

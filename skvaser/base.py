@@ -110,10 +110,11 @@ class BaseRecommender(BaseEstimator):
         """Warn about clicks on items not seen in ``fit``: ranking skips them."""
         unknown = (codes == UNKNOWN) & (X != self.padding_value)
         if unknown.any():
-            rows = unknown.any(axis=1).sum()
+            rows, clicks = unknown.any(axis=1).sum(), unknown.sum()
             warnings.warn(
                 f"{rows} of {len(X)} prefixes in X contain items not seen in fit "
-                f"({unknown.sum()} clicks); those clicks are skipped.",
+                f"({clicks} click{'s' if clicks > 1 else ''}); "
+                f"{'those clicks are' if clicks > 1 else 'that click is'} skipped.",
                 UserWarning,
                 stacklevel=5,
             )

@@ -192,6 +192,11 @@ def check_unknown_items(estimator):
         ranked = model.predict(rows)
     assert "4 of 6 prefixes in X contain items not seen in fit (6 clicks); those clicks are " \
         "skipped." in [str(warning.message) for warning in caught]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.predict(rows[1:2])
+    assert "1 of 1 prefixes in X contain items not seen in fit (1 click); that click is " \
+        "skipped." in [str(warning.message) for warning in caught]
     assert np.isin(ranked, known).all()
     for row in (1, 2):
         np.testing.assert_array_equal(ranked[row], ranked[0])

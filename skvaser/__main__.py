@@ -7,6 +7,7 @@ By default on the bundled synthetic generator; ``--data PATH`` reads a click log
 import argparse
 import csv
 import sys
+import warnings
 
 import skvaser
 
@@ -96,6 +97,7 @@ def main(argv=None):
 
     header = ["model", "Recall@20", "MRR@20", "fit s", "predict s"]
     rows = []
+    noted = set()  # every model meets the same test prefixes: say each warning once
     print(f"{header[0]:<10}{header[1]:>10}{header[2]:>10}{header[3]:>10}{header[4]:>11}")
     for name in models:
         model = build_model(
@@ -105,7 +107,9 @@ def main(argv=None):
             max_iter=args.max_iter,
             verbose=args.verbose,
         )
-        result = evaluate_recommender(model, train, test, max_len=args.max_len)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = evaluate_recommender(model, train, test, max_len=args.max_len)
         row = [
             name,
             f"{100 * result['recall']:.2f}",
@@ -115,6 +119,11 @@ def main(argv=None):
         ]
         rows.append(row)
         print(f"{row[0]:<10}{row[1]:>10}{row[2]:>10}{row[3]:>10}{row[4]:>11}", flush=True)
+        for warning in caught:
+            message = f"{warning.category.__name__}: {warning.message}"
+            if message not in noted:
+                noted.add(message)
+                print(f"  ({name}) {message}", flush=True)
 
     if args.csv:
         with open(args.csv, "w", newline="") as file:

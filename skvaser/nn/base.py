@@ -31,8 +31,13 @@ class SessionNetwork(nn.Module):
         ``y``, codes 1..n_items) and optionally ``"regularization"`` (weighted by the trainer's
         annealed ``beta``).
         """
-        query = self.query(x, generator)
-        return {"reconstruction": item_cross_entropy(query, self.item_weights(), y - 1)}
+        return {"reconstruction": self.reconstruction(self.query(x, generator), y)}
+
+    def reconstruction(self, query, y):
+        """Mean full-softmax cross-entropy (nats) of the next items ``y`` (codes 1..n_items)
+        given the queries (B, D) of their prefixes; blocked on the CPU
+        (:func:`~skvaser.nn.softmax.item_cross_entropy`)."""
+        return item_cross_entropy(query, self.item_weights(), y - 1)
 
     @torch.no_grad()
     def top_k(self, x, k, *, weights=None, item_chunk=SCORE_ITEMS, max_rows=None):

@@ -6,7 +6,6 @@ from torch import nn
 from .base import SessionNetwork
 from .gru4rec import ItemOutput
 from .layers import item_embedding, seeded_dropout
-from .softmax import item_cross_entropy
 
 __all__ = ["ReLaVaRNetwork"]
 
@@ -80,8 +79,7 @@ class ReLaVaRNetwork(SessionNetwork):
     def loss_terms(self, x, y, generator):
         z, kl = self._last_state(x, generator)
         z = seeded_dropout(z, self.context_dropout, generator, self.training)
-        query = self.output.query(z)
         return {
-            "reconstruction": item_cross_entropy(query, self.item_weights(), y - 1),
+            "reconstruction": self.reconstruction(self.output.query(z), y),
             "regularization": kl.mean() / self.hidden_size,
         }

@@ -6,7 +6,6 @@ from torch import nn
 from .base import SessionNetwork
 from .flows import PlanarFlowParameters, planar_flows
 from .layers import NARMEncoder, seeded_dropout
-from .softmax import item_cross_entropy
 
 __all__ = ["VASERNetwork"]
 
@@ -83,8 +82,7 @@ class VASERNetwork(SessionNetwork):
 
     def loss_terms(self, x, y, generator):
         decoded, regularization = self._latent(x, generator)
-        query = self.bilinear(decoded)
         return {
-            "reconstruction": item_cross_entropy(query, self.item_weights(), y - 1),
+            "reconstruction": self.reconstruction(self.bilinear(decoded), y),
             "regularization": regularization.mean(),
         }

@@ -34,6 +34,10 @@ PUBLISHED = {
 MODELS = {
     "vaser": ("VASER", VASERRecommender()),
     "narm": ("NARM", NARMRecommender()),
+    "narm_vaser_schedule": (
+        "NARM on VASER's schedule",
+        NARMRecommender(max_iter=20, learning_rate_decay=0.9, context_dropout=0.3),
+    ),
     "vrm": ("VRM (n_flows=0)", VASERRecommender(n_flows=0)),
 }
 VARIANTS = {

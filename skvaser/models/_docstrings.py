@@ -7,7 +7,7 @@ embedding_dim : int, default=50
         Units of the GRU.
     embedding_dropout : float, default=0.25
         Dropout on the click embeddings.
-    context_dropout : float, default=0.5
+    context_dropout : float, default={context_dropout}
         Dropout on the representation fed to the bilinear decoder."""
 
 TRAINING = """\

@@ -21,7 +21,7 @@ class NARMRecommender(NeuralRecommender):
 
     Parameters
     ----------
-    {ARCHITECTURE}
+    {ARCHITECTURE.format(context_dropout=0.5)}
     attention : {{"narm", "softmax"}}, default="narm"
         NARM's unnormalised attention weights ``v^T sigmoid(A1 h_t + A2 h_j)``, or their softmax
         over the clicks.

@@ -10,7 +10,7 @@ from .neural import NeuralRecommender
 
 __all__ = ["VASERRecommender"]
 
-_DEFAULTS = {"max_iter": 10, "learning_rate_init": 0.003, "learning_rate_decay": 0.8,
+_DEFAULTS = {"max_iter": 20, "learning_rate_init": 0.003, "learning_rate_decay": 0.9,
              "n_iter_no_change": 2}
 
 
@@ -30,7 +30,7 @@ class VASERRecommender(NeuralRecommender):
 
     Parameters
     ----------
-    {ARCHITECTURE}
+    {ARCHITECTURE.format(context_dropout=0.3)}
     latent_dim : int, default=100
         Dimension ``d`` of the latent ``z``.
     n_flows : int, default=16
@@ -74,6 +74,9 @@ class VASERRecommender(NeuralRecommender):
       zero, and the invertibility constraint ``w^T u_hat >= -1`` uses
       ``m(x) = -1 + softplus(x + log(e - 1))``, for which ``m(0) = 0``). A unit-variance start
       with default initialisation trains markedly slower.
+    - The training schedule (20 epochs, the step size multiplied by 0.9 after each, dropout 0.3 on
+      ``[z_K; c_l]``) was chosen on validation data against 10 epochs, 0.8 and NARM's 0.5:
+      0.48 points of Recall@20 more, at twice the fitting time.
 
     References
     ----------
@@ -110,7 +113,7 @@ class VASERRecommender(NeuralRecommender):
         embedding_dim=50,
         hidden_size=100,
         embedding_dropout=0.25,
-        context_dropout=0.5,
+        context_dropout=0.3,
         latent_dim=100,
         n_flows=16,
         beta=0.2,

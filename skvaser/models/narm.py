@@ -9,7 +9,7 @@ from .neural import NeuralRecommender
 __all__ = ["NARMRecommender"]
 
 _DEFAULTS = {"max_iter": 10, "learning_rate_init": 0.003, "learning_rate_decay": 0.8,
-             "n_iter_no_change": 2}
+             "n_iter_no_change": 2, "context_dropout": 0.5}
 
 
 class NARMRecommender(NeuralRecommender):
@@ -21,7 +21,7 @@ class NARMRecommender(NeuralRecommender):
 
     Parameters
     ----------
-    {ARCHITECTURE.format(context_dropout=0.5)}
+    {ARCHITECTURE.format(**_DEFAULTS)}
     attention : {{"narm", "softmax"}}, default="narm"
         NARM's unnormalised attention weights ``v^T sigmoid(A1 h_t + A2 h_j)``, or their softmax
         over the clicks.
@@ -61,7 +61,7 @@ class NARMRecommender(NeuralRecommender):
         embedding_dim=50,
         hidden_size=100,
         embedding_dropout=0.25,
-        context_dropout=0.5,
+        context_dropout=_DEFAULTS["context_dropout"],
         attention="narm",
         max_iter=_DEFAULTS["max_iter"],
         batch_size=512,

@@ -11,7 +11,7 @@ from .neural import NeuralRecommender
 __all__ = ["VASERRecommender"]
 
 _DEFAULTS = {"max_iter": 20, "learning_rate_init": 0.003, "learning_rate_decay": 0.9,
-             "n_iter_no_change": 2}
+             "n_iter_no_change": 2, "context_dropout": 0.3}
 
 
 class VASERRecommender(NeuralRecommender):
@@ -30,7 +30,7 @@ class VASERRecommender(NeuralRecommender):
 
     Parameters
     ----------
-    {ARCHITECTURE.format(context_dropout=0.3)}
+    {ARCHITECTURE.format(**_DEFAULTS)}
     latent_dim : int, default=100
         Dimension ``d`` of the latent ``z``.
     n_flows : int, default=16
@@ -113,7 +113,7 @@ class VASERRecommender(NeuralRecommender):
         embedding_dim=50,
         hidden_size=100,
         embedding_dropout=0.25,
-        context_dropout=0.3,
+        context_dropout=_DEFAULTS["context_dropout"],
         latent_dim=100,
         n_flows=16,
         beta=0.2,

@@ -30,14 +30,17 @@ PUBLISHED = {
     "diginetica": {"narm": "49.70 / 16.17", "vaser": "(SR-GNN: 50.73 / 17.59)"},
 }
 
+#: VASER's training schedule, for NARM trained on the same one.
+VASER_SCHEDULE = {
+    name: VASERRecommender().get_params()[name]
+    for name in ("max_iter", "learning_rate_init", "learning_rate_decay", "context_dropout")
+}
+
 #: Rows of the table, by the key ``--models`` takes: (label, estimator).
 MODELS = {
     "vaser": ("VASER", VASERRecommender()),
     "narm": ("NARM", NARMRecommender()),
-    "narm_vaser_schedule": (
-        "NARM on VASER's schedule",
-        NARMRecommender(max_iter=20, learning_rate_decay=0.9, context_dropout=0.3),
-    ),
+    "narm_vaser_schedule": ("NARM on VASER's schedule", NARMRecommender(**VASER_SCHEDULE)),
     "vrm": ("VRM (n_flows=0)", VASERRecommender(n_flows=0)),
 }
 VARIANTS = {

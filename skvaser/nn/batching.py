@@ -56,6 +56,10 @@ class PrefixBatches:
             (int(length), torch.as_tensor(np.flatnonzero(lengths == length), device=device))
             for length in np.unique(lengths)
         ]
+        #: Batches of an epoch of :meth:`shuffled` (rows without clicks are not trained on).
+        self.n_training_batches = sum(
+            -(-len(rows) // self.batch_size) for length, rows in self._groups if length > 0
+        )
 
     def _batch(self, rows, length):
         x = self.codes[rows, self.codes.shape[1] - length :]  # (B, length), length may be 0

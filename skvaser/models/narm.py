@@ -74,6 +74,7 @@ class NARMRecommender(NeuralRecommender):
         n_recommendations=20,
         padding_value=-1,
         device="auto",
+        matmul_precision="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -94,6 +95,7 @@ class NARMRecommender(NeuralRecommender):
         self.n_recommendations = n_recommendations
         self.padding_value = padding_value
         self.device = device
+        self.matmul_precision = matmul_precision
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start

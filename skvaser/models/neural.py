@@ -6,14 +6,14 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._ranking import SCORE_ITEMS
 from ..base import BaseRecommender
 from ..nn.batching import PrefixBatches
 from ..nn.trainer import TrainingHistory, train_network
 
-__all__ = ["NeuralRecommender", "resolve_device"]
+__all__ = ["NeuralRecommender", "resolve_device", "resolve_matmul_precision"]
 
 #: Cells of the (rows x items) score matrix scored at once when ranking: 2**24 float32 = 64 MiB.
 #: (On the CPU, blocks are smaller still: :data:`skvaser.nn.base.CACHE_CELLS`.)
@@ -32,6 +32,15 @@ def resolve_device(device):
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was requested but CUDA is not available here.")
     return resolved
+
+
+def resolve_matmul_precision(precision, device):
+    """``"auto"``: ``"bfloat16"`` on a CPU with bfloat16 dot-product instructions, else
+    ``"float32"``; anything else is returned as it is."""
+    if precision != "auto":
+        return precision
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    return "bfloat16" if device.type == "cpu" and native else "float32"
 
 
 class NeuralRecommender(BaseRecommender):
@@ -56,6 +65,7 @@ class NeuralRecommender(BaseRecommender):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "device": [str, torch.device],
+        "matmul_precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -90,6 +100,8 @@ class NeuralRecommender(BaseRecommender):
                 self.network_ = self._build_network(self.n_items_).to(self.device_)
             self._history = TrainingHistory()
             self._steps = 0
+        self.matmul_precision_ = resolve_matmul_precision(self.matmul_precision, self.device_)
+        self.network_.product_dtype = getattr(torch, self.matmul_precision_)
         generator = torch.Generator(device=self.device_).manual_seed(self._seed + self._steps + 1)
         batch_generator = torch.Generator().manual_seed(self._seed + self._steps + 2)
 

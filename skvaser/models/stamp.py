@@ -97,6 +97,7 @@ class STAMPRecommender(NeuralRecommender):
         n_recommendations=20,
         padding_value=-1,
         device="auto",
+        matmul_precision="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -116,6 +117,7 @@ class STAMPRecommender(NeuralRecommender):
         self.n_recommendations = n_recommendations
         self.padding_value = padding_value
         self.device = device
+        self.matmul_precision = matmul_precision
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start

@@ -16,6 +16,11 @@ class SessionNetwork(nn.Module):
     when they add a regulariser to the likelihood, :meth:`loss_terms`.
     """
 
+    #: Precision of the large matrix products of training (None: the weights' own), e.g. those
+    #: of the softmax (:func:`~skvaser.nn.softmax.item_cross_entropy`); set by the estimator
+    #: before training. Ranking (eval mode) always uses the weights' precision.
+    product_dtype = None
+
     def query(self, x, generator=None):
         """Representation of prefixes ``x`` (B, L) to score items with: Tensor (B, D)."""
         raise NotImplementedError
@@ -37,7 +42,7 @@ class SessionNetwork(nn.Module):
         """Mean full-softmax cross-entropy (nats) of the next items ``y`` (codes 1..n_items)
         given the queries (B, D) of their prefixes; blocked on the CPU
         (:func:`~skvaser.nn.softmax.item_cross_entropy`)."""
-        return item_cross_entropy(query, self.item_weights(), y - 1)
+        return item_cross_entropy(query, self.item_weights(), y - 1, self.product_dtype)
 
     @torch.no_grad()
     def top_k(self, x, k, *, weights=None, item_chunk=SCORE_ITEMS, max_rows=None):

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .layers import linear
+
 __all__ = ["planar_flows", "PlanarFlowParameters"]
 
 _SHIFT = math.log(math.e - 1.0)  # softplus(_SHIFT) == 1, so m(0) == 0
@@ -26,9 +28,16 @@ _SHIFT = math.log(math.e - 1.0)  # softplus(_SHIFT) == 1, so m(0) == 0
 
 def constrain_u(u, w):
     """``u_hat`` with ``w^T u_hat >= -1`` (shapes (..., d))."""
+    return _constrained(u, w)[0]
+
+
+def _constrained(u, w):
+    """``u_hat`` (..., d) and ``w^T u_hat`` (...), which is ``m(w^T u)`` (for ``||w||^2 >= 1e-12``)."""
     wu = (w * u).sum(-1, keepdim=True)
     m = F.softplus(wu + _SHIFT) - 1.0
-    return u + (m - wu) * w / (w * w).sum(-1, keepdim=True).clamp_min(1e-12)
+    # the (..., 1) factor first, so that only one product spans (..., d)
+    u_hat = u + (m - wu) / (w * w).sum(-1, keepdim=True).clamp_min(1e-12) * w
+    return u_hat, m.squeeze(-1)
 
 
 def planar_flows(z, u, w, b):
@@ -55,9 +64,8 @@ def planar_flows(z, u, w, b):
     costs six small tensor operations forward and as many backward (the parameters of every flow
     are taken with ``unbind``, whose gradient is one stack, not ``K`` zero-filled copies).
     """
-    u_hat = constrain_u(u, w)
     # psi_k^T u_hat_k = (1 - tanh^2) w_k^T u_hat_k, and w^T u_hat >= -1 keeps 1 + psi^T u_hat >= 0
-    wu = (w * u_hat).sum(-1)  # (B, K) or (K,)
+    u_hat, wu = _constrained(u, w)  # wu = w^T u_hat: (B, K) or (K,)
     activations = []
     for u_k, w_k, b_k in zip(u_hat.unbind(-2), w.unbind(-2), b.unbind(-1)):
         activation = torch.tanh((z * w_k).sum(-1) + b_k)  # (B,)
@@ -98,9 +106,14 @@ class PlanarFlowParameters(nn.Module):
             self.w = nn.Parameter(w_init)
             self.b = nn.Parameter(torch.zeros(n_flows))
 
-    def forward(self, source):
-        """``(u, w, b)`` for a batch whose session encoding is ``source`` (B, source_dim)."""
+    def forward(self, source, product_dtype=None):
+        """``(u, w, b)`` for a batch whose session encoding is ``source`` (B, source_dim).
+
+        ``product_dtype`` (e.g. ``torch.bfloat16``): precision of the amortised heads' matrix
+        products (:func:`~skvaser.nn.layers.linear`), the largest of VASER's encoder.
+        """
         if not self.amortized:
             return self.u, self.w, self.b
         shape = (len(source), self.n_flows, self.latent_dim)
-        return self.u(source).view(shape), self.w(source).view(shape), self.b(source)
+        u, w, b = (linear(source, head, product_dtype) for head in (self.u, self.w, self.b))
+        return u.view(shape), w.view(shape), b

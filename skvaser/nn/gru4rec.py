@@ -37,7 +37,8 @@ class ItemOutput(nn.Module):
         return torch.cat([self.weight, self.bias[:, None]], dim=1)
 
 
-def ranking_loss(query, weights, target, *, loss, n_negatives, bpr_max_regularization, generator):
+def ranking_loss(query, weights, target, *, loss, n_negatives, bpr_max_regularization, generator,
+                 product_dtype=None):
     """Mean loss of the next items ``target`` among all items or sampled negatives.
 
     Parameters
@@ -57,6 +58,8 @@ def ranking_loss(query, weights, target, *, loss, n_negatives, bpr_max_regulariz
     bpr_max_regularization : float
         ``lambda``, the weight of BPR-max's score regularisation.
     generator : torch.Generator or None
+    product_dtype : torch.dtype, optional
+        Precision of the full softmax's matrix products (:func:`item_cross_entropy`).
 
     Returns
     -------
@@ -65,7 +68,7 @@ def ranking_loss(query, weights, target, *, loss, n_negatives, bpr_max_regulariz
     rows = torch.arange(len(target), device=target.device)
     if n_negatives is None:
         if loss == "cross_entropy":
-            return item_cross_entropy(query, weights, target)
+            return item_cross_entropy(query, weights, target, product_dtype)
         scores = query @ weights.T  # (B, n_items)
         positive = target
         negative = torch.ones_like(scores, dtype=torch.bool)
@@ -146,5 +149,6 @@ class GRU4RecNetwork(SessionNetwork):
                 n_negatives=self.n_negatives,
                 bpr_max_regularization=self.bpr_max_regularization,
                 generator=generator,
+                product_dtype=self.product_dtype,
             )
         }

@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-__all__ = ["seeded_dropout", "item_embedding", "NARMEncoder", "EMBEDDING_INIT_STD"]
+__all__ = ["seeded_dropout", "linear", "item_embedding", "NARMEncoder", "EMBEDDING_INIT_STD"]
 
 #: Standard deviation of the normal initialisation of the item embeddings. PyTorch's default
 #: (1.0) makes them learn slowly under Adam (a step of 3e-3 against entries of size 1), and where
@@ -32,6 +32,19 @@ def seeded_dropout(x, p, generator, training):
         return x
     keep = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype) >= p
     return x * keep / (1.0 - p)
+
+
+def linear(x, layer, product_dtype=None):
+    """``layer(x)`` for an ``nn.Linear``, its matrix product in ``product_dtype``.
+
+    The inputs of the product (and, backwards, of its two gradient products) are rounded to
+    ``product_dtype`` (None: ``x``'s own precision, plain ``layer(x)``); the bias is added, and
+    the result returned, in ``x``'s precision.
+    """
+    if product_dtype is None or product_dtype == x.dtype:
+        return layer(x)
+    product = x.to(product_dtype) @ layer.weight.to(product_dtype).T
+    return product.to(x.dtype) + layer.bias
 
 
 class NARMEncoder(nn.Module):

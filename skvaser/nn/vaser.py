@@ -65,7 +65,8 @@ class VASERNetwork(SessionNetwork):
             z = mean
         log_det = 0.0
         if self.flows is not None:
-            z, log_det = planar_flows(z, *self.flows(source))
+            product_dtype = self.product_dtype if self.training else None
+            z, log_det = planar_flows(z, *self.flows(source, product_dtype))
         decoded = torch.cat([z, c_l], dim=1) if self.decoder == "latent_attention" else z
         decoded = seeded_dropout(decoded, self.context_dropout, generator, self.training)
         if not self.training:

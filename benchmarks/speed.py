@@ -4,6 +4,7 @@
     python benchmarks/speed.py --n-train-samples 51200    # quicker (a smaller vocabulary)
     python benchmarks/speed.py --threads 1 --repeats 3    # the median ratio of 3 runs
     python benchmarks/speed.py --full-fit                 # also a full default fit
+    python benchmarks/speed.py --matmul-precision float32 # skvaser without bfloat16 products
     python benchmarks/speed.py --device cuda
 
 Both models have the paper's sizes (item embedding 50, GRU hidden 100, latent 100, K = 16
@@ -207,10 +208,10 @@ def load():
     return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
-def one_run(X_train, y_train, X_test, y_test, device, reference_first):
+def one_run(X_train, y_train, X_test, y_test, device, precision, reference_first):
     """Train and predict with both; returns {phase: (ours Measured, reference Measured)}."""
     ours = VASERRecommender(**SIZES, batch_size=BATCH_SIZE, max_iter=1, early_stopping=False,
-                            device=device, random_state=0)
+                            device=device, matmul_precision=precision, random_state=0)
 
     def train_ours():
         with Measured(device) as m:
@@ -240,7 +241,8 @@ def one_run(X_train, y_train, X_test, y_test, device, reference_first):
 
     trained = in_order(train_ours, train_reference)
     predicted = in_order(predict_ours, predict_reference)
-    print(f"  {ours.n_items_} items; Recall@20 after one epoch: ours "
+    print(f"  {ours.n_items_} items, matmul_precision_={ours.matmul_precision_!r}; "
+          f"Recall@20 after one epoch: ours "
           f"{100 * recall_at_k(y_test, predicted[0].predicted):.2f}, reference "
           f"{100 * recall_at_k(y_test, predicted[1].predicted):.2f}", flush=True)
     return {"training": trained, "inference": predicted}
@@ -257,11 +259,12 @@ def warm_up(X_train, y_train, X_test, device):
     reference_predict(*reference_fit(X_train[:rows], y_train[:rows], device), X_test[:rows], device)
 
 
-def full_fit(train, test, device):
+def full_fit(train, test, device, precision):
     X, y, _ = sessions_to_prefixes(*train, max_len=WINDOW)
     X_test, y_test, _ = sessions_to_prefixes(*test, max_len=WINDOW)
-    model = VASERRecommender(random_state=0, device=device, verbose=1)
-    print(f"\nfull default fit: VASERRecommender(random_state=0), {len(X)} rows ({load()})")
+    model = VASERRecommender(random_state=0, device=device, matmul_precision=precision, verbose=1)
+    print(f"\nfull default fit: VASERRecommender(random_state=0, matmul_precision={precision!r}), "
+          f"{len(X)} rows ({load()})")
     with Measured(device) as fitting:
         model.fit(X, y)
     with Measured(device) as predicting:
@@ -282,6 +285,8 @@ def main():
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--repeats", type=int, default=1, help="runs; the median ratio is kept")
     parser.add_argument("--full-fit", action="store_true")
+    parser.add_argument("--matmul-precision", default="auto",
+                        choices=["auto", "float32", "bfloat16"], help="skvaser's (default: auto)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -302,7 +307,8 @@ def main():
     ratios = {"training": [], "inference": []}
     for repeat in range(args.repeats):
         print(f"run {repeat + 1} ({load()})", flush=True)
-        results = one_run(X_train, y_train, X_test, y_test, device, repeat % 2 == 1)
+        results = one_run(X_train, y_train, X_test, y_test, device, args.matmul_precision,
+                          repeat % 2 == 1)
         for phase, n in (("training", len(X_train)), ("inference", len(X_test))):
             ours, reference = results[phase]
             ratio = reference.seconds / ours.seconds
@@ -318,7 +324,7 @@ def main():
         f"{statistics.median(r[1] for r in ratios[phase]):.2f}x" for phase in ratios
     ) + f" ({load()})")
     if args.full_fit:
-        full_fit(train, test, device)
+        full_fit(train, test, device, args.matmul_precision)
 
 
 if __name__ == "__main__":

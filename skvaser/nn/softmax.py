@@ -85,9 +85,8 @@ class _BlockedCrossEntropy(torch.autograd.Function):
             maxima = block.amax(dim=1, keepdim=True)
             block.sub_(maxima).exp_()  # one exp per score
             sums = block.sum(dim=1, keepdim=True)
-            block.div_(sums).scatter_add_(1, block_target, block.new_full((len(block), 1), -1.0))
-            if block is not stored:
-                stored.copy_(block)
+            torch.div(block, sums, out=stored)  # the probabilities, in the products' precision
+            stored.scatter_add_(1, block_target, stored.new_full((len(stored), 1), -1.0))
             loss += (maxima + sums.log() - target_logits).sum()
         ctx.save_for_backward(product_query, product_weights, residuals)
         ctx.dtype = query.dtype

@@ -44,7 +44,7 @@ max_iter : int, default={max_iter}
         the amortised flows. ``"bfloat16"`` rounds their inputs to bfloat16 and accumulates in
         float32; the softmax, the loss, the weights, the optimiser and the predictions stay
         float32. ``"auto"`` takes bfloat16 on a CPU with bfloat16 dot-product instructions
-        (AVX512-BF16 or AMX), where a training step is about twice as fast at the same
+        (AVX512-BF16 or AMX), where a training step takes about half the CPU time at the same
         accuracy, and float32 elsewhere (CUDA included); the choice is ``matmul_precision_``.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, dropout, latent noise and batch order through private

@@ -32,7 +32,8 @@ def constrain_u(u, w):
 
 
 def _constrained(u, w):
-    """``u_hat`` (..., d) and ``w^T u_hat`` (...), which is ``m(w^T u)`` (for ``||w||^2 >= 1e-12``)."""
+    """``u_hat`` (..., d) and ``w^T u_hat`` (...), which equals ``m(w^T u)`` wherever
+    ``||w||^2 >= 1e-12``."""
     wu = (w * u).sum(-1, keepdim=True)
     m = F.softplus(wu + _SHIFT) - 1.0
     # the (..., 1) factor first, so that only one product spans (..., d)

@@ -43,6 +43,17 @@ def test_score_blocks_do_not_change_the_top_k(cache_cells, max_rows, monkeypatch
         np.testing.assert_array_equal(found, expected)
 
 
+def dense_and_blocked(query, weights, target, block_constant, cells, product_dtype=None):
+    """``(loss, (grad_query, grad_weights))`` of ``F.cross_entropy`` on the dense logits, then of
+    ``item_cross_entropy`` with ``softmax.<block_constant>`` set to ``cells``."""
+    expected = F.cross_entropy(query @ weights.T, target)
+    expected_grads = torch.autograd.grad(expected, (query, weights))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(softmax, block_constant, cells)
+        found = softmax.item_cross_entropy(query, weights, target, product_dtype)
+    return (expected, expected_grads), (found, torch.autograd.grad(found, (query, weights)))
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     n_rows=st.integers(1, 12),
@@ -57,12 +68,9 @@ def test_blocked_cross_entropy_equals_the_dense_one(n_rows, n_items, cache_cells
     query = torch.randn(n_rows, 5, generator=generator, dtype=torch.float64, requires_grad=True)
     weights = torch.randn(n_items, 5, generator=generator, dtype=torch.float64, requires_grad=True)
     target = torch.randint(n_items, (n_rows,), generator=generator)
-    expected = F.cross_entropy(query @ weights.T, target)
-    expected_grads = torch.autograd.grad(expected, (query, weights))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(softmax, "CACHE_CELLS", cache_cells)
-        found = softmax.item_cross_entropy(query, weights, target)
-    found_grads = torch.autograd.grad(found, (query, weights))
+    (expected, expected_grads), (found, found_grads) = dense_and_blocked(
+        query, weights, target, "CACHE_CELLS", cache_cells
+    )
     torch.testing.assert_close(found, expected, rtol=1e-12, atol=1e-12)
     for got, want in zip(found_grads, expected_grads):
         torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
@@ -107,12 +115,9 @@ def test_bfloat16_products_stay_close_to_float32(n_rows, n_items, converted_cell
     query = torch.randn(n_rows, 8, generator=generator, requires_grad=True)
     weights = (0.5 * torch.randn(n_items, 8, generator=generator)).requires_grad_()
     target = torch.randint(n_items, (n_rows,), generator=generator)
-    expected = F.cross_entropy(query @ weights.T, target)
-    expected_grads = torch.autograd.grad(expected, (query, weights))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(softmax, "CONVERTED_CELLS", converted_cells)
-        found = softmax.item_cross_entropy(query, weights, target, torch.bfloat16)
-    found_grads = torch.autograd.grad(found, (query, weights))
+    (expected, expected_grads), (found, found_grads) = dense_and_blocked(
+        query, weights, target, "CONVERTED_CELLS", converted_cells, torch.bfloat16
+    )
     assert found.dtype == torch.float32
     torch.testing.assert_close(found, expected, rtol=2e-2, atol=2e-2)
     for got, want in zip(found_grads, expected_grads):

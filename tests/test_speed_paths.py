@@ -105,10 +105,10 @@ def test_blocked_cross_entropy_keeps_its_saved_tensors_intact():
 @given(
     n_rows=st.integers(1, 12),
     n_items=st.integers(1, 60),
-    converted_cells=st.integers(1, 400),
+    cache_cells=st.integers(1, 400),
     seed=st.integers(0, 2**16),
 )
-def test_bfloat16_products_stay_close_to_float32(n_rows, n_items, converted_cells, seed):
+def test_bfloat16_products_stay_close_to_float32(n_rows, n_items, cache_cells, seed):
     """bfloat16 products: the loss and both gradients (float32, like the inputs) within the
     rounding of bfloat16 of the float32 ones, whatever the block size."""
     generator = torch.Generator().manual_seed(seed)
@@ -116,7 +116,7 @@ def test_bfloat16_products_stay_close_to_float32(n_rows, n_items, converted_cell
     weights = (0.5 * torch.randn(n_items, 8, generator=generator)).requires_grad_()
     target = torch.randint(n_items, (n_rows,), generator=generator)
     (expected, expected_grads), (found, found_grads) = dense_and_blocked(
-        query, weights, target, "CONVERTED_CELLS", converted_cells, torch.bfloat16
+        query, weights, target, "CACHE_CELLS", cache_cells, torch.bfloat16
     )
     assert found.dtype == torch.float32
     torch.testing.assert_close(found, expected, rtol=2e-2, atol=2e-2)
@@ -126,14 +126,30 @@ def test_bfloat16_products_stay_close_to_float32(n_rows, n_items, converted_cell
 
 
 def test_bfloat16_products_round_only_the_products():
-    """The loss equals the float32 softmax cross-entropy of the bfloat16-rounded logits."""
+    """The loss is the float32 softmax cross-entropy of the bfloat16 logits, up to the
+    rounding of the target's probability to bfloat16 (2**-9 relative: 0.002 nats)."""
     generator = torch.Generator().manual_seed(3)
     query = torch.randn(33, 16, generator=generator)
     weights = torch.randn(70, 16, generator=generator)
     target = torch.randint(70, (33,), generator=generator)
     logits = (query.bfloat16() @ weights.bfloat16().T).float()
     found = softmax.item_cross_entropy(query, weights, target, torch.bfloat16)
-    torch.testing.assert_close(found, F.cross_entropy(logits, target), rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(found, F.cross_entropy(logits, target), rtol=0, atol=2**-9)
+
+
+@pytest.mark.parametrize("product_dtype", [torch.float32, torch.bfloat16])
+def test_loss_stays_finite_when_the_targets_probability_underflows(product_dtype):
+    """A target 200 nats below the best item has probability 0 in float32 and bfloat16: its
+    loss comes from the logits, as in F.cross_entropy, and the gradient stays finite."""
+    query = torch.tensor([[1.0, 0.0], [0.0, 1.0]], requires_grad=True)
+    weights = torch.tensor([[100.0, 0.0], [-100.0, 0.0], [0.0, 1.0]])
+    target = torch.tensor([1, 2])
+    found = softmax.item_cross_entropy(query, weights, target, product_dtype)
+    expected = F.cross_entropy(query @ weights.T, target)
+    rounding = {"rtol": 0, "atol": 2**-9} if product_dtype == torch.bfloat16 else {}
+    torch.testing.assert_close(found, expected, **rounding)
+    (gradient,) = torch.autograd.grad(found, query)
+    torch.testing.assert_close(gradient, torch.autograd.grad(expected, query)[0], **rounding)
 
 
 def test_linear_in_another_precision():

@@ -6,14 +6,15 @@ memory about ten times a step (product, log-softmax, its gradient, two products 
 for a batch of 512 against YOOCHOOSE 1/64's 17,376 items, far more than the cache holds.
 :func:`item_cross_entropy` instead computes the logits a cache-sized block of rows at a time
 and turns each block into its gradient, ``softmax - one_hot(target)``, while it is in the
-cache (one ``exp`` per score); the backward pass is then two matrix products.
+cache (one fused softmax, in place); the backward pass is then two matrix products.
 
 The three matrix products (logits, and the gradients of ``query`` and of ``weights``) are the
 bulk of the work, and they can run in bfloat16 (``product_dtype``): the inputs are rounded to
-bfloat16, the products accumulate in float32, and the softmax, the loss and the returned
-gradients stay in the inputs' precision. On a CPU with bfloat16 dot-product instructions
-(AVX512-BF16, AMX) those products run about four times as fast; the gradients differ from the
-float32 ones by about 1 % (relative norm), the rounding of bfloat16 mixed-precision training.
+bfloat16, the products accumulate in float32, the softmax computes in float32 and stores its
+probabilities in bfloat16, and the loss and the returned gradients are in the inputs'
+precision. On a CPU with bfloat16 dot-product instructions (AVX512-BF16, AMX) those products
+run about four times as fast; the gradients differ from the float32 ones by about 1 % (relative
+norm), the rounding of bfloat16 mixed-precision training, and the loss by at most 0.002 nats.
 Figures (``benchmarks/README.md``): one thread, batch 512, dimension 50, 17,376 items, the
 loss and its gradients take 111 CPU ms a step dense, 55 blocked in float32 and 21 in bfloat16.
 """
@@ -22,18 +23,13 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-__all__ = ["CACHE_CELLS", "CONVERTED_CELLS", "item_cross_entropy"]
+__all__ = ["CACHE_CELLS", "item_cross_entropy"]
 
-#: On the CPU, scores are computed in blocks of about this many (row, item) cells (2**21
-#: float32, 8 MiB), which stay in the cache from the matrix product that writes them to what
-#: reads them next: the top-k of ranking (:meth:`SessionNetwork.top_k`, twice as fast as
-#: blocks of a thousand rows, 65 MiB, for 17,376 items) and the float32 softmax of training.
+#: On the CPU, scores are computed in blocks of about this many (row, item) cells (2**21; 8 MiB
+#: in float32), which stay in the cache from the matrix product that writes them to what reads
+#: them next: the top-k of ranking (:meth:`SessionNetwork.top_k`, twice as fast as blocks of a
+#: thousand rows, 65 MiB, for 17,376 items) and the softmax of training.
 CACHE_CELLS = 2**21
-#: With bfloat16 products, the logits are one product, and the softmax runs on float32 copies
-#: of blocks of this many cells (2 MiB). With two threads, batch 512, dimension 50 and 17,376
-#: items, the loss and its gradients take 10.7 ms a step (12.6 with a product per block), as
-#: with blocks of 2**20 cells, and 23 with blocks of 2**21.
-CONVERTED_CELLS = 2**19
 
 
 def item_cross_entropy(query, weights, target, product_dtype=None):
@@ -47,7 +43,8 @@ def item_cross_entropy(query, weights, target, product_dtype=None):
         Item indices (codes minus one) of the next clicks.
     product_dtype : torch.dtype, optional
         Precision of the three matrix products (default: that of ``query``), e.g.
-        ``torch.bfloat16``. The softmax and the loss are computed in ``query``'s precision.
+        ``torch.bfloat16``. The softmax computes in float32 (or ``query``'s precision, if
+        wider); the loss is in ``query``'s precision.
 
     Returns
     -------
@@ -58,8 +55,7 @@ def item_cross_entropy(query, weights, target, product_dtype=None):
     if query.device.type != "cpu":
         logits = query.to(product_dtype) @ weights.to(product_dtype).T
         return F.cross_entropy(logits.to(query.dtype), target)
-    cells = CACHE_CELLS if product_dtype == query.dtype else CONVERTED_CELLS
-    rows = max(1, cells // len(weights))
+    rows = max(1, CACHE_CELLS // len(weights))
     return _BlockedCrossEntropy.apply(query, weights, target, rows, product_dtype)
 
 
@@ -71,26 +67,28 @@ class _BlockedCrossEntropy(torch.autograd.Function):
         product_query, product_weights = query.to(product_dtype), weights.to(product_dtype)
         # softmax(logits) - one_hot(target), (B, n_items), in the products' precision
         residuals = product_query.new_empty(len(query), len(weights))
-        converted = product_dtype != query.dtype
-        if converted:  # one product: half-size scores (17.8 MB here) stay in the L3 cache
-            torch.mm(product_query, product_weights.T, out=residuals)
-        loss = query.new_zeros(())
         for begin in range(0, len(query), rows):
-            stored = residuals[begin : begin + rows]
-            if not converted:
-                torch.mm(product_query[begin : begin + rows], product_weights.T, out=stored)
-            block = stored.to(query.dtype)  # ``stored`` itself when the precisions agree
-            block_target = target[begin : begin + rows, None]
-            target_logits = block.gather(1, block_target)
-            maxima = block.amax(dim=1, keepdim=True)
-            block.sub_(maxima).exp_()  # one exp per score
-            sums = block.sum(dim=1, keepdim=True)
-            torch.div(block, sums, out=stored)  # the probabilities, in the products' precision
-            stored.scatter_add_(1, block_target, stored.new_full((len(stored), 1), -1.0))
-            loss += (maxima + sums.log() - target_logits).sum()
+            block = residuals[begin : begin + rows]
+            torch.mm(product_query[begin : begin + rows], product_weights.T, out=block)
+            # in place, row by row (the kernel reads a row before it writes it); for bfloat16
+            # it computes in float32 and rounds the probabilities once
+            torch.ops.aten._softmax.out(block, 1, False, out=block)
+        # the targets' cells of the flat residuals: indexing writes only those, where a
+        # scatter into bfloat16 converts the whole matrix to float32 and back (10 ms here)
+        cells = target + torch.arange(0, residuals.numel(), len(weights), device=target.device)
+        flat = residuals.view(-1)
+        target_probabilities = flat[cells].to(query.dtype)
+        flat[cells] = (target_probabilities - 1.0).to(product_dtype)
+        # bfloat16 probabilities are rounded to 8 bits: the loss is within 0.002 nats
+        losses = -target_probabilities.log()
+        underflow = target_probabilities == 0
+        if underflow.any():  # probabilities below the smallest float: from the logits
+            logits = (product_query[underflow] @ product_weights.T).to(query.dtype)
+            target_logits = logits.gather(1, target[underflow, None])[:, 0]
+            losses[underflow] = logits.logsumexp(1) - target_logits
         ctx.save_for_backward(product_query, product_weights, residuals)
         ctx.dtype = query.dtype
-        return loss / len(query)
+        return losses.mean()
 
     @staticmethod
     @once_differentiable

@@ -42,7 +42,8 @@ max_iter : int, default={max_iter}
         Precision of the large matrix products of a training step: the scores of the full
         softmax over all items and their two gradient products, and VASER's heads that produce
         the amortised flows. ``"bfloat16"`` rounds their inputs to bfloat16 and accumulates in
-        float32; the softmax, the loss, the weights, the optimiser and the predictions stay
+        float32; the softmax computes in float32 and keeps its probabilities in bfloat16 (the
+        loss is within 0.002 nats); the weights, the optimiser and the predictions stay
         float32. ``"auto"`` takes bfloat16 on a CPU with bfloat16 dot-product instructions
         (AVX512-BF16 or AMX), where a training step takes about half the CPU time at the same
         accuracy, and float32 elsewhere (CUDA included); the choice is ``matmul_precision_``.

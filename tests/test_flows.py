@@ -28,6 +28,16 @@ def random_flows(seed, batch, dim, n_flows, amortized, u_scale):
     return z, draw(*head, dim, scale=u_scale), draw(*head, dim), draw(*head)
 
 
+#: Arguments of :func:`random_flows` (batch 3) for the property tests.
+flow_cases = given(
+    seed=st.integers(0, 2**31 - 1),
+    dim=st.integers(1, 5),
+    n_flows=st.integers(1, 5),
+    amortized=st.booleans(),
+    u_scale=st.sampled_from([0.0, 0.1, 1.0, 5.0]),
+)
+
+
 def sample_params(params, index, amortized):
     """The flow parameters of sample ``index`` as a batch of one (shared ones as they are)."""
     if not amortized:
@@ -77,13 +87,7 @@ def test_log_det_equals_autograd_jacobian(amortized, n_flows, seed):
 
 
 @fast
-@given(
-    seed=st.integers(0, 2**31 - 1),
-    dim=st.integers(1, 5),
-    n_flows=st.integers(1, 5),
-    amortized=st.booleans(),
-    u_scale=st.sampled_from([0.0, 0.1, 1.0, 5.0]),
-)
+@flow_cases
 def test_log_det_equals_autograd_jacobian_property(seed, dim, n_flows, amortized, u_scale):
     z, *params = random_flows(seed, 3, dim, n_flows, amortized, u_scale)
     _, log_det = planar_flows(z, *params)
@@ -119,13 +123,7 @@ def one_flow_at_a_time(z, u, w, b):
 
 
 @fast
-@given(
-    seed=st.integers(0, 2**31 - 1),
-    dim=st.integers(1, 6),
-    n_flows=st.integers(1, 6),
-    amortized=st.booleans(),
-    u_scale=st.sampled_from([0.0, 0.1, 1.0, 5.0]),
-)
+@flow_cases
 def test_flows_equal_their_definition_and_its_gradients(seed, dim, n_flows, amortized, u_scale):
     """``z_K``, the log-determinant and their gradients (written by hand) equal those of the
     flow-by-flow definition with ``u_hat`` formed explicitly."""

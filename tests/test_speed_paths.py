@@ -43,6 +43,16 @@ def test_score_blocks_do_not_change_the_top_k(cache_cells, max_rows, monkeypatch
         np.testing.assert_array_equal(found, expected)
 
 
+def softmax_cases(max_items, max_cells):
+    """Batches of 1-12 rows against 1-``max_items`` items, blocks of 1-``max_cells`` cells."""
+    return given(
+        n_rows=st.integers(1, 12),
+        n_items=st.integers(1, max_items),
+        cache_cells=st.integers(1, max_cells),
+        seed=st.integers(0, 2**16),
+    )
+
+
 def dense_and_blocked(query, weights, target, block_constant, cells, product_dtype=None):
     """``(loss, (grad_query, grad_weights))`` of ``F.cross_entropy`` on the dense logits, then of
     ``item_cross_entropy`` with ``softmax.<block_constant>`` set to ``cells``."""
@@ -55,12 +65,7 @@ def dense_and_blocked(query, weights, target, block_constant, cells, product_dty
 
 
 @settings(max_examples=40, deadline=None)
-@given(
-    n_rows=st.integers(1, 12),
-    n_items=st.integers(1, 40),
-    cache_cells=st.integers(1, 600),
-    seed=st.integers(0, 2**16),
-)
+@softmax_cases(max_items=40, max_cells=600)
 def test_blocked_cross_entropy_equals_the_dense_one(n_rows, n_items, cache_cells, seed):
     """Loss and both gradients of the blocked softmax equal F.cross_entropy's, whatever the
     block size (float64, so only the order of the sums differs)."""
@@ -102,12 +107,7 @@ def test_blocked_cross_entropy_keeps_its_saved_tensors_intact():
 
 
 @settings(max_examples=25, deadline=None)
-@given(
-    n_rows=st.integers(1, 12),
-    n_items=st.integers(1, 60),
-    cache_cells=st.integers(1, 400),
-    seed=st.integers(0, 2**16),
-)
+@softmax_cases(max_items=60, max_cells=400)
 def test_bfloat16_products_stay_close_to_float32(n_rows, n_items, cache_cells, seed):
     """bfloat16 products: the loss and both gradients (float32, like the inputs) within the
     rounding of bfloat16 of the float32 ones, whatever the block size."""

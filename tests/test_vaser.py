@@ -623,12 +623,26 @@ def test_verbose_prints_one_line_per_epoch(data, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == model.n_iter_ == 3
     for epoch, line in enumerate(lines, start=1):
-        assert re.match(rf"epoch\s+{epoch} \|", line)
-        for part in ("loss", "reconstruction", "regularization", "beta", "valid R@20", "MRR@20"):
+        assert line.startswith(f"VASERRecommender epoch {epoch}/3 | loss ")
+        for part in ("reconstruction", "regularization", "beta", "valid R@20", "MRR@20"):
             assert part in line
-        assert line.endswith(" s")
+        assert re.search(r"\| [\d,]+ samples/s \| [\d.]+ s \| elapsed [\d.]+ s \| left ", line)
+    assert lines[-1].endswith("left 0.0 s at most")
     tiny(max_iter=1).fit(X, y)
     assert capsys.readouterr().out == ""
+
+
+def test_verbose_2_reports_progress_within_epochs_in_plain_lines(data, capsys):
+    X, y, _ = data
+    model = tiny(NARMRecommender, max_iter=2, batch_size=8, verbose=2).fit(X, y)
+    lines = capsys.readouterr().out.strip().splitlines()  # captured: not a terminal, no bar
+    epoch_lines = [line for line in lines if " | loss " in line]
+    assert len(epoch_lines) == model.n_iter_ == 2
+    assert epoch_lines[-1].endswith("left 0.0 s")  # no early stopping: an exact count
+    within = [line for line in lines if " | batch " in line]
+    assert within and all(line.startswith("NARMRecommender epoch ") for line in within)
+    assert all(re.search(r" \| batch \d+/\d+ \| .* left in the epoch$", line) for line in within)
+    assert len(within) <= 2 * (trainer.PROGRESS_LINES_PER_EPOCH - 1)
 
 
 # ---------------------------------------------------------------------- model selection

@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._ranking import SCORE_ITEMS
 from ..base import BaseRecommender
+from ..nn._torch_compat import cpu_has_bfloat16_dot_products
 from ..nn.batching import PrefixBatches
 from ..nn.trainer import TrainingHistory, train_network
 
@@ -39,7 +40,7 @@ def resolve_matmul_precision(precision, device):
     ``"float32"``; anything else is returned as it is."""
     if precision != "auto":
         return precision
-    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    native = cpu_has_bfloat16_dot_products()
     return "bfloat16" if device.type == "cpu" and native else "float32"
 
 
@@ -120,6 +121,7 @@ class NeuralRecommender(BaseRecommender):
             generator=generator,
             batch_generator=batch_generator,
             verbose=self.verbose,
+            label=type(self).__name__,
             history=self._history,
             start_step=self._steps,
         )

@@ -63,9 +63,8 @@ def planar_flows(z, u, w, b):
     ``w^T u`` and ``||w||^2``), ``w_k^T z`` and the sums of ``z_K``. ``u_hat`` itself is never
     formed (:func:`constrain_u` forms it). The backward pass is written by hand
     (:class:`_PlanarFlows`): autograd's gradients of the batched products of small matrices
-    take strided layouts that run about three times slower. Forward and backward take 2.9-3.3
-    ms (batch 512, K = 16, d = 100, two threads), against 6.6-7.5 ms for the same formulation
-    with autograd and 6.6-8.4 ms for a loop over the flows.
+    take strided layouts that run slower. Its speed against autograd and against a loop over
+    the flows is measured in ``benchmarks/README.md``.
     """
     if u.dim() == 2:  # shared flows: the same for every sample (the gradient sums over them)
         shape = (len(z),) + u.shape

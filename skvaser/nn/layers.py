@@ -6,11 +6,9 @@ from torch import nn
 __all__ = ["seeded_dropout", "linear", "item_embedding", "NARMEncoder", "EMBEDDING_INIT_STD"]
 
 #: Standard deviation of the normal initialisation of the item embeddings. PyTorch's default
-#: (1.0) makes them learn slowly under Adam (a step of 3e-3 against entries of size 1), and where
-#: they also score the items (NARM, VASER) 0.1 starts the logits too flat. On YOOCHOOSE 1/64
-#: (defaults, 10 epochs) VASER reaches 65.08 / 28.21 Recall@20 / MRR@20 with 1.0, 70.55 / 30.07
-#: with 0.3 and 70.86 / 30.14 with 0.2; GRU4Rec and ReLaVaR gain about 1.9 Recall@20 points
-#: from 0.2 after 3 epochs on 120,000 rows (benchmarks/README.md).
+#: (1.0) makes them learn slowly under Adam (steps of the learning rate against entries of size
+#: 1), and where they also score the items (NARM, VASER) 0.1 starts the logits too flat; 0.2
+#: scored best of the values tried (the runs are in ``benchmarks/README.md``).
 EMBEDDING_INIT_STD = 0.2
 
 

@@ -2,33 +2,32 @@
 
 Every network is trained on ``-log softmax(query @ weights.T)[target]`` over all items. With
 ``F.cross_entropy`` on the whole (B, n_items) logit matrix, the CPU streams that matrix through
-memory about ten times a step (product, log-softmax, its gradient, two products back): 36 MB
-for a batch of 512 against YOOCHOOSE 1/64's 17,376 items, far more than the cache holds.
-:func:`item_cross_entropy` instead computes the logits a cache-sized block of rows at a time
-and turns each block into its gradient, ``softmax - one_hot(target)``, while it is in the
-cache (one fused softmax, in place); the backward pass is then two matrix products.
+memory about ten times a step (product, log-softmax, its gradient, two products back), far more
+than the cache holds for a catalogue of thousands of items. :func:`item_cross_entropy` instead
+computes the logits a cache-sized block of rows at a time and turns each block into its
+gradient, ``softmax - one_hot(target)``, while it is in the cache (one fused softmax, in place);
+the backward pass is then two matrix products.
 
 The three matrix products (logits, and the gradients of ``query`` and of ``weights``) are the
 bulk of the work, and they can run in bfloat16 (``product_dtype``): the inputs are rounded to
 bfloat16, the products accumulate in float32, the softmax computes in float32 and stores its
 probabilities in bfloat16, and the loss and the returned gradients are in the inputs'
-precision. On a CPU with bfloat16 dot-product instructions (AVX512-BF16, AMX) those products
-run about four times as fast; the gradients differ from the float32 ones by about 1 % (relative
-norm), the rounding of bfloat16 mixed-precision training, and the loss by at most 0.002 nats.
-Figures (``benchmarks/README.md``): one thread, batch 512, dimension 50, 17,376 items, the
-loss and its gradients take 104 CPU ms a step dense, 53 blocked in float32 and 14 in bfloat16.
+precision. The gradients then differ from the float32 ones by the rounding of bfloat16
+mixed-precision training (about 1 % relative norm), and the loss by at most 0.002 nats. The
+speed of each variant is measured in ``benchmarks/README.md``.
 """
 
 import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
+from ._torch_compat import softmax_in_place
+
 __all__ = ["CACHE_CELLS", "item_cross_entropy"]
 
 #: On the CPU, scores are computed in blocks of about this many (row, item) cells (2**21; 8 MiB
 #: in float32), which stay in the cache from the matrix product that writes them to what reads
-#: them next: the top-k of ranking (:meth:`SessionNetwork.top_k`, twice as fast as blocks of a
-#: thousand rows, 65 MiB, for 17,376 items) and the softmax of training.
+#: them next: the top-k of ranking (:meth:`SessionNetwork.top_k`) and the softmax of training.
 CACHE_CELLS = 2**21
 
 
@@ -70,11 +69,9 @@ class _BlockedCrossEntropy(torch.autograd.Function):
         for begin in range(0, len(query), rows):
             block = residuals[begin : begin + rows]
             torch.mm(product_query[begin : begin + rows], product_weights.T, out=block)
-            # in place, row by row (the kernel reads a row before it writes it); for bfloat16
-            # it computes in float32 and rounds the probabilities once
-            torch.ops.aten._softmax.out(block, 1, False, out=block)
+            softmax_in_place(block)
         # the targets' cells of the flat residuals: indexing writes only those, where a
-        # scatter into bfloat16 converts the whole matrix to float32 and back (10 ms here)
+        # scatter into bfloat16 converts the whole matrix to float32 and back
         cells = target + torch.arange(0, residuals.numel(), len(weights), device=target.device)
         flat = residuals.view(-1)
         target_probabilities = flat[cells].to(query.dtype)
@@ -99,7 +96,7 @@ class _BlockedCrossEntropy(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             grad_query = torch.mm(residuals, product_weights).to(ctx.dtype).mul_(scale)
         if ctx.needs_input_grad[1]:
-            # (query^T residuals)^T: the product in this order is a third faster than
-            # residuals^T query in bfloat16 (3.0 against 4.7 ms at 512 x 17,376 x 50)
+            # (query^T residuals)^T: the product in this order is faster than residuals^T query
+            # in bfloat16
             grad_weights = torch.mm(product_query.T, residuals).T.to(ctx.dtype).mul_(scale)
         return grad_query, grad_weights, None, None, None

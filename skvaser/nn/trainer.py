@@ -3,17 +3,29 @@
 Adam on mini-batches of equal-length prefixes held on the device; the loss is
 ``reconstruction + beta_t * regularization`` with ``beta_t`` rising linearly from 0 to ``beta``;
 early stopping on Recall@20 of a held-out set restores the best weights.
+
+:func:`train_network` reads as its steps: one epoch of optimiser steps (:func:`_train_epoch`),
+a check that every loss term stayed finite (:func:`_check_finite`), the epoch's record and its
+validation (:class:`_EarlyStopping`), the weights to fall back on (:class:`_WeightKeeper`) and
+the progress report (:class:`_Progress`). An interrupted fit keeps the weights of its finished
+epochs (:func:`_warn_stopped_early`).
 """
 
-import copy
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 __all__ = ["TrainingHistory", "train_network", "evaluate_network"]
+
+#: Lines of progress printed within an epoch where the output is no terminal (``verbose >= 2``).
+PROGRESS_LINES_PER_EPOCH = 10
+#: ``verbose`` from which progress within each epoch is shown, not only one line per epoch.
+VERBOSE_WITHIN_EPOCHS = 2
 
 
 @dataclass
@@ -88,6 +100,7 @@ def train_network(
     generator,
     batch_generator,
     verbose,
+    label=None,
     history=None,
     start_step=0,
 ):
@@ -97,7 +110,8 @@ def train_network(
     ----------
     network : SessionNetwork
     train : PrefixBatches
-        Training prefixes with targets, on the network's device.
+        Training prefixes with targets, on the network's device. Prefixes without clicks are
+        not trained on; at least one prefix must have some.
     validation : PrefixBatches or None
         Held-out prefixes for early stopping (None: train ``max_iter`` epochs).
     max_iter : int
@@ -113,12 +127,18 @@ def train_network(
     n_iter_no_change : int
         Epochs without an improvement of more than ``tol`` before stopping.
     tol : float
+        Minimal improvement of the validation Recall@20.
     generator : torch.Generator on the device
         Dropout masks and latent noise.
     batch_generator : torch.Generator on the CPU
         Batch order.
     verbose : int
-        > 0 prints one line per epoch.
+        0: silent. 1: one line per epoch on standard output (the model's ``label``, epoch i/N,
+        loss terms, validation scores, samples per second, the epoch's, the elapsed and the
+        estimated remaining time). 2 and above: also progress within each epoch, a progress
+        bar on a terminal and a plain line at every tenth of the epoch elsewhere.
+    label : str, optional
+        Name that starts every progress line (the estimator's class name).
     history : TrainingHistory, optional
         Continue this history (``warm_start``).
     start_step : int
@@ -127,80 +147,270 @@ def train_network(
     Returns
     -------
     history : TrainingHistory
+        ``history`` (or a new one), with this call's epochs appended.
     steps : int
         Optimiser steps taken in total.
+
+    Raises
+    ------
+    ValueError
+        If ``train`` holds no prefix with a click to train on.
+    FloatingPointError
+        If a loss term becomes NaN or infinite; the message names the term, the step and the
+        epoch.
+
+    Notes
+    -----
+    On ``KeyboardInterrupt`` the epoch in progress is dropped: the network returns to the
+    weights of the best epoch so far (with ``validation``) or of the last finished epoch,
+    ``history.interrupted`` is set, a warning says how many epochs finished, and the function
+    returns normally. Any other exception during training (a diverged loss, running out of
+    memory) restores the same weights, warns, and propagates.
     """
-    history = history or TrainingHistory()
-    # The fused kernel updates every parameter in one pass: 0.4 instead of 3.4 ms a step for
-    # VASER on YOOCHOOSE 1/64, on the CPU with two threads.
+    if train.n_training_batches == 0:
+        raise ValueError(
+            "No training rows: every prefix is empty (no click known to the model), so there "
+            "is nothing to learn from."
+        )
+    history = TrainingHistory() if history is None else history
+    optimizer, scheduler = _adam(network, learning_rate, learning_rate_decay)
+    keeper = _WeightKeeper(network)
+    stopping = _EarlyStopping(history, n_iter_no_change, tol)
+    first_epoch = len(history.loss) + 1
+    last_epoch = first_epoch + max_iter - 1
+    progress = _Progress(verbose, label, train, first_epoch, last_epoch)
+    step = start_step
+    try:
+        for epoch in range(first_epoch, last_epoch + 1):
+            started = time.perf_counter()
+            batches = progress.batches(train.shuffled(batch_generator), epoch)
+            per_step, step, weight = _train_epoch(
+                network, batches, optimizer, generator, step, beta, beta_annealing_steps,
+                train.n_training_batches,
+            )
+            scheduler.step()
+            _check_finite(per_step, epoch)
+            trained = time.perf_counter() - started
+            means = _record_losses(history, per_step)
+            scores = None
+            if validation is not None:
+                scores = evaluate_network(network, validation)
+                if stopping.update(scores[0], epoch):
+                    keeper.keep_best()
+            else:
+                keeper.keep_last()
+            history.seconds.append(time.perf_counter() - started)
+            progress.epoch_done(epoch, history, means, weight, scores, trained)
+            if validation is not None and stopping.should_stop():
+                break
+    except KeyboardInterrupt:
+        history.interrupted = True
+        _warn_stopped_early(history, validation, "interrupted")
+    except Exception:
+        keeper.restore(validation is not None)
+        _warn_stopped_early(history, validation, "failed")
+        raise
+    if validation is not None or history.interrupted:
+        keeper.restore(validation is not None)
+    network.eval()
+    return history, step
+
+
+def _adam(network, learning_rate, learning_rate_decay):
+    """Adam (fused where the device has the kernel) and its per-epoch exponential decay."""
     device_type = next(network.parameters()).device.type
+    # The fused kernel updates every parameter in one pass (benchmarks/README.md).
     optimizer = torch.optim.Adam(
         network.parameters(), lr=learning_rate, fused=device_type in ("cpu", "cuda")
     )
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=learning_rate_decay)
-    best_state = copy.deepcopy(network.state_dict())
-    stale, step = 0, start_step
-    first_epoch = len(history.loss)
-    try:
-        for epoch in range(first_epoch + 1, first_epoch + max_iter + 1):
-            started = time.perf_counter()
-            network.train()
-            # The loss and its terms at every step, on the device (no sync per step), written in
-            # place: small tensors kept alive from step to step would fragment the heap between
-            # the softmax's large buffers (with bfloat16 products, 10 MB lost a step).
-            recorded = None
-            for index, (_, x, y) in enumerate(train.shuffled(batch_generator)):
-                terms = network.loss_terms(x, y, generator)
-                weight = beta * min(1.0, step / max(beta_annealing_steps, 1))
-                loss = terms["reconstruction"]
-                if "regularization" in terms:
-                    loss = loss + weight * terms["regularization"]
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                step += 1
-                values = torch.stack([loss.detach(), *(value.detach() for value in terms.values())])
-                if recorded is None:
-                    names = ["loss", *terms]
-                    recorded = values.new_empty(len(values), train.n_training_batches)
-                recorded[:, index] = values
-            scheduler.step()
-            per_step = dict(zip(names, recorded[:, : index + 1]))
-            _check_finite(per_step, epoch)
-            means = {name: values.mean().item() for name, values in per_step.items()}
-            history.loss.append(means.pop("loss"))
-            history.terms.append(means)
-            message = f"epoch {epoch:3d} | loss {history.loss[-1]:.4f}"
-            message += "".join(f" | {name} {value:.4f}" for name, value in means.items())
-            if "regularization" in means:
-                message += f" | beta {weight:.3f}"
-            if validation is not None:
-                score, mrr = evaluate_network(network, validation)
-                history.validation_scores.append(score)
-                message += f" | valid R@20 {score:.4f} MRR@20 {mrr:.4f}"
-                if score > history.best_score + tol:
-                    history.best_score, history.best_epoch, stale = score, epoch, 0
-                    best_state = copy.deepcopy(network.state_dict())
-                else:
-                    stale += 1
-            history.seconds.append(time.perf_counter() - started)
-            if verbose:
-                print(f"{message} | {history.seconds[-1]:.1f} s", flush=True)
-            if validation is not None and stale >= n_iter_no_change:
-                break
-    except KeyboardInterrupt:
-        history.interrupted = True
-        warnings.warn(
-            f"Training interrupted during epoch {len(history.loss) + 1}; keeping the "
-            + (
-                f"best weights so far (epoch {history.best_epoch})."
-                if validation is not None and history.best_epoch > 0
-                else "weights of the last complete step."
-            ),
-            UserWarning,
-            stacklevel=2,
-        )
+    return optimizer, scheduler
+
+
+def _train_epoch(
+    network, batches, optimizer, generator, step, beta, beta_annealing_steps, n_batches
+):
+    """One epoch of optimiser steps on ``batches``.
+
+    Returns
+    -------
+    per_step : dict of str to Tensor (n_steps,)
+        ``"loss"`` and each loss term at every step of the epoch, on the device.
+    step : int
+        Optimiser steps taken in total, this epoch's included.
+    weight : float
+        The regulariser's weight at the epoch's last step.
+    """
+    network.train()
+    # The loss and its terms at every step, on the device (no sync per step), written in place:
+    # small tensors kept alive from step to step would fragment the heap between the softmax's
+    # large buffers.
+    recorded = names = None
+    n_steps = 0
+    for index, (_, x, y) in enumerate(batches):
+        terms = network.loss_terms(x, y, generator)
+        weight = beta * min(1.0, step / max(beta_annealing_steps, 1))
+        loss = terms["reconstruction"]
+        if "regularization" in terms:
+            loss = loss + weight * terms["regularization"]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        step += 1
+        values = torch.stack([loss.detach(), *(value.detach() for value in terms.values())])
+        if recorded is None:
+            names = ["loss", *terms]
+            recorded = values.new_empty(len(values), n_batches)
+        recorded[:, index] = values
+        n_steps = index + 1
+    return dict(zip(names, recorded[:, :n_steps])), step, weight
+
+
+def _record_losses(history, per_step):
+    """Append the epoch's mean loss and mean terms to ``history``; return the terms' means."""
+    means = {name: values.mean().item() for name, values in per_step.items()}
+    history.loss.append(means.pop("loss"))
+    history.terms.append(means)
+    return means
+
+
+class _EarlyStopping:
+    """Patience on the validation score, kept in ``history`` (best score and epoch)."""
+
+    def __init__(self, history, n_iter_no_change, tol):
+        self.history, self.n_iter_no_change, self.tol = history, n_iter_no_change, tol
+        self.stale = 0
+
+    def update(self, score, epoch):
+        """Record ``epoch``'s score; True when it beats the best so far by more than ``tol``."""
+        history = self.history
+        history.validation_scores.append(score)
+        if score > history.best_score + self.tol:
+            history.best_score, history.best_epoch, self.stale = score, epoch, 0
+            return True
+        self.stale += 1
+        return False
+
+    def should_stop(self):
+        """True after ``n_iter_no_change`` epochs without improvement."""
+        return self.stale >= self.n_iter_no_change
+
+
+class _WeightKeeper:
+    """Copies of the network's weights to fall back on: the best epoch's and the last finished.
+
+    Both start as the weights the call began with; each is one preallocated copy of the state
+    dict, overwritten in place.
+    """
+
+    def __init__(self, network):
+        self.network = network
+        self.best = self._copy()
+        self.last = None  # made on the first keep_last: only a fit without validation needs it
+
+    def _copy(self):
+        return {name: tensor.clone() for name, tensor in self.network.state_dict().items()}
+
+    def keep_best(self):
+        self._overwrite(self.best)
+
+    def keep_last(self):
+        if self.last is None:
+            self.last = {name: tensor.clone() for name, tensor in self.best.items()}
+        self._overwrite(self.last)
+
+    def _overwrite(self, copy):
+        with torch.no_grad():
+            for name, tensor in self.network.state_dict().items():
+                copy[name].copy_(tensor)
+
+    def restore(self, best):
+        """Load the best epoch's weights (``best``) or the last finished epoch's."""
+        self.network.load_state_dict(self.best if best or self.last is None else self.last)
+
+
+def _warn_stopped_early(history, validation, how):
+    """Warn that training ``how`` ("interrupted" or "failed"), naming the weights kept."""
+    finished = len(history.loss)  # a warm start's earlier epochs included
     if validation is not None and history.best_epoch > 0:
-        network.load_state_dict(best_state)
-    network.eval()
-    return history, step
+        kept = f"the best weights so far (epoch {history.best_epoch})"
+    elif finished:
+        kept = f"the weights of the last complete step of epoch {finished}"
+    else:
+        kept = "the weights it started with"
+    warnings.warn(
+        f"Training {how} during epoch {finished + 1} after {finished} finished "
+        f"epoch{'' if finished == 1 else 's'}; the network keeps {kept}.",
+        UserWarning,
+        stacklevel=4,  # the caller of the estimator's fit
+    )
+
+
+class _Progress:
+    """What ``verbose`` shows (see :func:`train_network`), on standard output."""
+
+    def __init__(self, verbose, label, train, first_epoch, last_epoch):
+        self.verbose = verbose
+        self.prefix = f"{label} " if label else ""
+        self.n_batches = train.n_training_batches
+        self.n_samples = int(np.count_nonzero(train.lengths))  # rows trained on per epoch
+        self.first_epoch, self.last_epoch = first_epoch, last_epoch
+        self.started = time.perf_counter()
+
+    def _title(self, epoch):
+        return f"{self.prefix}epoch {epoch}/{self.last_epoch}"
+
+    def batches(self, batches, epoch):
+        """``batches``, reporting progress through them at ``verbose >= 2``."""
+        if self.verbose < VERBOSE_WITHIN_EPOCHS:
+            return batches
+        if sys.stdout.isatty():
+            return tqdm(
+                batches, total=self.n_batches, desc=self._title(epoch), unit="batch",
+                leave=False, file=sys.stdout,
+            )
+        return self._plain_lines(batches, epoch)
+
+    def _plain_lines(self, batches, epoch):
+        every = -(-self.n_batches // PROGRESS_LINES_PER_EPOCH)
+        started = time.perf_counter()
+        for done, batch in enumerate(batches):
+            if done and done % every == 0:
+                elapsed = time.perf_counter() - started
+                left = elapsed * (self.n_batches - done) / done
+                print(
+                    f"{self._title(epoch)} | batch {done}/{self.n_batches} | "
+                    f"{_duration(elapsed)} | {_duration(left)} left in the epoch",
+                    flush=True,
+                )
+            yield batch
+
+    def epoch_done(self, epoch, history, means, weight, scores, trained_seconds):
+        """Print the epoch's line at ``verbose >= 1``."""
+        if not self.verbose:
+            return
+        parts = [self._title(epoch), f"loss {history.loss[-1]:.4f}"]
+        parts += [f"{name} {value:.4f}" for name, value in means.items()]
+        if "regularization" in means:
+            parts.append(f"beta {weight:.3f}")
+        if scores is not None:
+            parts.append(f"valid R@20 {scores[0]:.4f} MRR@20 {scores[1]:.4f}")
+        parts.append(f"{self.n_samples / trained_seconds:,.0f} samples/s")
+        elapsed = time.perf_counter() - self.started
+        done = epoch - self.first_epoch + 1
+        left = elapsed / done * (self.last_epoch - epoch)
+        parts.append(f"{_duration(history.seconds[-1])}")
+        parts.append(f"elapsed {_duration(elapsed)}")
+        parts.append(f"left {_duration(left)}" + (" at most" if scores is not None else ""))
+        print(" | ".join(parts), flush=True)
+
+
+def _duration(seconds):
+    """``seconds`` for a reader: "12.3 s", "4 min 05 s" or "2 h 03 min"."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, seconds = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"

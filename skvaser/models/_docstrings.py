@@ -23,7 +23,7 @@ max_iter : int, default={max_iter}
         Hold out the most recent ``validation_fraction`` of the rows (rows of ``X`` are in time
         order), stop when their Recall@20 stops improving and restore the best weights. Off by
         default: the most recent rows are the most telling about the next sessions, and holding
-        them out cost 1.4 points of Recall@20 on YOOCHOOSE 1/64.
+        them out costs accuracy (measured in ``benchmarks/README.md``).
     validation_fraction : float, default=0.1
         Share of the (most recent) rows held out when ``early_stopping``.
     n_iter_no_change : int, default={n_iter_no_change}
@@ -45,13 +45,20 @@ max_iter : int, default={max_iter}
         float32; the softmax computes in float32 and keeps its probabilities in bfloat16 (the
         loss is within 0.002 nats); the weights, the optimiser and the predictions stay
         float32. ``"auto"`` takes bfloat16 on a CPU with bfloat16 dot-product instructions
-        (AVX512-BF16 or AMX), where a training step takes about half the CPU time at the same
-        accuracy, and float32 elsewhere (CUDA included); the choice is ``matmul_precision_``.
+        (AVX512-BF16 or AMX), where a training step takes less CPU time at the same accuracy
+        (``benchmarks/README.md``), and float32 elsewhere (CUDA included); the choice is
+        ``matmul_precision_``.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, dropout, latent noise and batch order through private
         ``torch.Generator`` objects; the global RNGs of torch and NumPy are left untouched.
     verbose : int, default=0
-        Print one line per epoch (loss terms, validation Recall@20/MRR@20, seconds).
+        Progress of ``fit`` on standard output. 0: silent. 1: one line per epoch, starting with
+        the estimator's name and ``epoch i/N``: the mean loss and its terms, the validation
+        Recall@20/MRR@20 (with ``early_stopping``), training samples per second, the epoch's
+        time, the time elapsed and an estimate of the time left (an upper bound with
+        ``early_stopping``, which may stop sooner). 2 and above: also progress within each
+        epoch, as a progress bar on a terminal and as a plain line at every tenth of the epoch
+        elsewhere (a log file, CI).
     warm_start : bool, default=False
         Continue training the fitted network (same vocabulary) instead of starting anew."""
 

@@ -1,9 +1,14 @@
 """Loaders of click logs: round trips on small files, every error case, and the real files."""
 
+import bz2
 import gzip
+import lzma
 import string
+import zipfile
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 import pytest
 from conftest import requires_shared_data
 from hypothesis import HealthCheck, given, settings
@@ -11,12 +16,10 @@ from hypothesis import strategies as st
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skvaser.datasets import (
-    _loaders,
     encode_items,
     load_click_log,
     load_diginetica_views,
     load_yoochoose_clicks,
-    sessions_to_prefixes,
 )
 
 ROWS = [(1, 10, 100), (1, 11, 101), (2, 10, 102), (2, 12, 103), (2, 10, 104)]
@@ -33,6 +36,15 @@ def _table(rows, header=("session_id", "item_id", "timestamp"), sep=","):
 
 
 # --------------------------------------------------------------------------- round trips
+def _compress(path, data, codec):
+    if codec == "zip":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("clicks.csv", data)
+    else:
+        path.write_bytes({"gzip": gzip, "bz2": bz2, "xz": lzma}[codec].compress(data))
+    return path
+
+
 @pytest.mark.parametrize("sep", [",", "\t", ";"])
 @pytest.mark.parametrize("gz", [False, True])
 def test_round_trip_with_sniffed_separator(tmp_path, sep, gz):
@@ -43,7 +55,58 @@ def test_round_trip_with_sniffed_separator(tmp_path, sep, gz):
     np.testing.assert_array_equal(data.item_ids, items)
     np.testing.assert_array_equal(data.timestamps, times)
     assert data.session_ids.dtype == data.item_ids.dtype == data.timestamps.dtype == np.int64
-    assert data.split is None and data.item_encoding is None
+    assert data.split is None and data.user_ids is None and data.event_types is None
+
+
+@pytest.mark.parametrize("codec", ["bz2", "xz", "zip"])
+def test_compressed_files_are_detected_from_their_bytes(tmp_path, codec):
+    path = _compress(tmp_path / "clicks.dat", _table(ROWS).encode(), codec)
+    np.testing.assert_array_equal(load_click_log(path).item_ids, [10, 11, 10, 12, 10])
+
+
+def test_file_without_header_takes_positions(tmp_path):
+    path = _write(tmp_path / "c.csv", "x,1,10,100\ny,1,11,101\n")
+    data = load_click_log(path, header=False, session_col=1, item_col=2, time_col=3)
+    np.testing.assert_array_equal(data.item_ids, [10, 11])
+    np.testing.assert_array_equal(data.timestamps, [100, 101])
+    with pytest.raises(ValueError, match=r"positions below 4.*got \[7\]"):
+        load_click_log(path, header=False, session_col=1, item_col=7, time_col=3)
+
+
+def test_parquet_and_data_frames_keep_their_types(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "session": pd.array([3, 3, 4], dtype="int32"),
+            "sku": ["A-1", "B-2", "A-1"],
+            "when": pd.to_datetime(["2024-03-01 10:00", "2024-03-01 10:05", "2024-03-02 00:00"]),
+        }
+    )
+    columns = dict(session_col="session", item_col="sku", time_col="when")
+    path = tmp_path / "clicks.bin"  # Parquet is known by its bytes too
+    frame.to_parquet(path)
+    for data in (frame, path, pa.Table.from_pandas(frame)):
+        log = load_click_log(data, **columns)
+        assert log.session_ids.dtype == np.int64 and log.item_ids.dtype == object
+        assert log.item_ids.tolist() == ["A-1", "B-2", "A-1"]
+        np.testing.assert_array_equal(log.timestamps - 1709287200, [0, 300, 50400])
+
+
+def test_time_units(tmp_path):
+    frame = pd.DataFrame({"session_id": [1, 1], "item_id": [5, 6], "timestamp": [1500, 4000]})
+    for unit, scale in [("s", 1), ("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9)]:
+        times = load_click_log(frame, time_unit=unit).timestamps
+        np.testing.assert_allclose(times, np.array([1500, 4000]) * scale)
+    assert load_click_log(frame).timestamps.dtype == np.int64
+    with pytest.raises(InvalidParameterError, match="time_unit"):
+        load_click_log(frame, time_unit="seconds")
+
+
+def test_timezone_aware_times_are_utc():
+    paris = pd.to_datetime(["2024-01-01 01:00", "2024-01-01 01:30"]).tz_localize("Europe/Paris")
+    frame = pd.DataFrame({"session_id": ["a", "a"], "item_id": [1, 2], "timestamp": paris})
+    np.testing.assert_array_equal(load_click_log(frame).timestamps, [1704067200, 1704069000])
+    as_objects = frame.astype({"timestamp": object})  # Timestamps in an object column
+    np.testing.assert_array_equal(load_click_log(as_objects).timestamps, [1704067200, 1704069000])
 
 
 def test_explicit_separator_and_gru4rec_columns(tmp_path):
@@ -65,6 +128,24 @@ def test_columns_in_any_order_and_extra_columns(tmp_path):
     assert data.split.tolist() == ["train", "test"]
 
 
+def test_user_log_with_events(tmp_path):
+    text = "timestamp,visitorid,event,itemid\n1000,7,view,3\n2000,7,addtocart,3\n3000,8,view,4\n"
+    data = load_click_log(
+        _write(tmp_path / "events.csv", text),
+        session_col=None,
+        user_col="visitorid",
+        item_col="itemid",
+        event_col="event",
+        time_unit="ms",
+    )
+    assert data.session_ids is None
+    np.testing.assert_array_equal(data.user_ids, [7, 7, 8])
+    assert data.event_types.tolist() == ["view", "addtocart", "view"]
+    np.testing.assert_array_equal(data.timestamps, [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="pass session_col=, or user_col="):
+        load_click_log(tmp_path / "events.csv", session_col=None, item_col="itemid")
+
+
 def test_without_time_column_timestamps_are_positions(tmp_path):
     text = "session_id,item_id\n1,5\n1,6\n\n2,5\n"  # a blank line is skipped
     data = load_click_log(_write(tmp_path / "c.csv", text), time_col=None)
@@ -72,38 +153,55 @@ def test_without_time_column_timestamps_are_positions(tmp_path):
 
 
 def test_crlf_bom_quotes_and_missing_final_newline(tmp_path):
-    text = '\ufeffsession_id,item_id,timestamp\r\n"1","a,b",10\r\n1,c,11'
+    text = '\ufeffsession_id,item_id,timestamp\r\n"1","a,b",10\r\n1,NA,11'
     data = load_click_log(_write(tmp_path / "c.csv", text))
-    assert data.item_encoding[data.item_ids].tolist() == ["a,b", "c"]
+    assert data.item_ids.tolist() == ["a,b", "NA"]  # "NA" is an id, not a missing value
     np.testing.assert_array_equal(data.timestamps, [10, 11])
 
 
-def test_string_ids(tmp_path):
+def test_raw_ids_stay_raw(tmp_path):
     text = _table([("s1", "shoe", 5), ("s1", "sock", 6), ("s2", "shoe", 7)])
     data = load_click_log(_write(tmp_path / "c.csv", text))
     assert data.session_ids.tolist() == ["s1", "s1", "s2"]
-    np.testing.assert_array_equal(data.item_ids, [0, 1, 0])
-    assert data.item_encoding.tolist() == ["shoe", "sock"]
-    X, y, groups = sessions_to_prefixes(data.session_ids, data.item_ids, data.timestamps)
-    assert y.tolist() == [1]
+    assert data.item_ids.dtype == object and data.item_ids.tolist() == ["shoe", "sock", "shoe"]
+    # Integer literals are integers ("007" is 7); one id that is not makes them all text.
+    text = _table([(1, "007", 1), (1, "-3", 2), (2, 10**15, 3)])
+    np.testing.assert_array_equal(
+        load_click_log(_write(tmp_path / "i.csv", text)).item_ids, [7, -3, 10**15]
+    )
+    text = _table([(1, 5, 1), (1, "1.50", 2), (1, "x9", 3)])
+    assert load_click_log(_write(tmp_path / "s.csv", text)).item_ids.tolist() == ["5", "1.50", "x9"]
+    text = _table([(1, 5, 1), (1, "1.50", 2)])  # pyarrow would read 1.5: the text is kept
+    assert load_click_log(_write(tmp_path / "f.csv", text)).item_ids.tolist() == ["5", "1.50"]
 
 
-def test_encode_items_options(tmp_path):
-    path = _write(tmp_path / "c.csv", _table([(1, 30, 1), (1, 4, 2), (2, 30, 3)]))
-    forced = load_click_log(path, encode_items=True)
-    np.testing.assert_array_equal(forced.item_ids, [1, 0, 1])  # ids in numeric order
-    np.testing.assert_array_equal(forced.item_encoding, [4, 30])
-    assert forced.item_encoding.dtype == np.int64
-    assert load_click_log(path, encode_items=False).item_encoding is None
+def test_integral_float_ids_of_a_data_frame_are_integers():
+    frame = pd.DataFrame({"session_id": [1.0, 2.0], "item_id": [3.0, 4.0], "timestamp": [0, 1]})
+    assert load_click_log(frame).item_ids.dtype == np.int64
+    frame.loc[1, "item_id"] = 4.5
+    with pytest.raises(ValueError, match=r"column 'item_id' holds 4.5 \(data row 2\)"):
+        load_click_log(frame)
 
-    negative = _write(tmp_path / "n.csv", _table([(1, -3, 1), (1, 4, 2)]))
-    data = load_click_log(negative)  # "auto" encodes what the data contract cannot take
-    np.testing.assert_array_equal(data.item_encoding[data.item_ids], [-3, 4])
-    with pytest.raises(ValueError, match="'-3', not a non-negative integer id"):
-        load_click_log(negative, encode_items=False)
-    strings = _write(tmp_path / "s.csv", _table([(1, 5, 1), (1, "x9", 2)]))
-    with pytest.raises(ValueError, match="'x9', not a non-negative integer id"):
-        load_click_log(strings, encode_items=False)
+
+def test_mixed_id_types_are_refused():
+    frame = pd.DataFrame(
+        {"session_id": [1, 1], "item_id": pd.Series([5, "x"], dtype=object), "timestamp": [0, 1]}
+    )
+    with pytest.raises(
+        ValueError, match=r"column 'item_id' mixes ids of different types \(int, str"
+    ):
+        load_click_log(frame)
+
+
+def test_empty_ids_are_dropped_with_a_count(tmp_path):
+    text = "session_id,item_id,timestamp\n1,5,1\n1,,2\n,6,3\n2,7,4\n2,8,5\n"
+    with pytest.warns(UserWarning, match="dropped 1 of 5 clicks whose column 'item_id' is empty"):
+        data = load_click_log(_write(tmp_path / "c.csv", text))
+    np.testing.assert_array_equal(data.item_ids, [5, 7, 8])
+    np.testing.assert_array_equal(data.timestamps, [1, 4, 5])
+    frame = pd.DataFrame({"session_id": [1, 1], "item_id": [None, None], "timestamp": [0, 1]})
+    with pytest.warns(UserWarning, match="dropped 2"), pytest.raises(ValueError, match="no click"):
+        load_click_log(frame)
 
 
 def test_iso_dates_and_time_format(tmp_path):
@@ -139,40 +237,21 @@ def test_empty_times_in_file_order(tmp_path):
     )
 
 
-def test_chunk_boundaries_do_not_matter(tmp_path, monkeypatch):
-    rng = np.random.RandomState(0)
-    rows = [(f"s{rng.randint(50)}", f"i{rng.randint(30)}", t if t % 7 else "") for t in range(500)]
-    path = _write(tmp_path / "c.csv", _table(rows))
-    whole = load_click_log(path, missing_time="file_order")
-    monkeypatch.setattr(_loaders, "_CHUNK_CHARS", 64)
-    chunked = load_click_log(path, missing_time="file_order")
-    for key in ["session_ids", "item_ids", "timestamps", "item_encoding"]:
-        np.testing.assert_array_equal(whole[key], chunked[key])
-    assert chunked.item_encoding[chunked.item_ids].tolist() == [row[1] for row in rows]
-
-    bad = _write(tmp_path / "bad.csv", _table(rows[:400] + [("s1", "i1", "later")]))
-    with pytest.raises(ValueError, match="'later'.*data row 401"):
-        load_click_log(bad, missing_time="file_order")
-
-
 _ID_TEXT = st.text(string.ascii_letters + string.digits + "-_.:/ éü", min_size=1, max_size=8)
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(items=st.lists(_ID_TEXT, min_size=1, max_size=30), sep=st.sampled_from([",", "\t", ";"]))
-def test_item_encoding_round_trip(tmp_path, items, sep):
+def test_ids_come_back_as_written(tmp_path, items, sep):
     rows = [(k // 3, item, k) for k, item in enumerate(items)]
     path = _write(tmp_path / "h.csv", _table(rows, sep=sep))
-    data = load_click_log(path, sep=sep, encode_items=True)
-    assert data.item_ids.dtype == np.int64
-    assert set(data.item_ids.tolist()) == set(range(len(data.item_encoding)))
-    decoded = data.item_encoding[data.item_ids]
-    if data.item_encoding.dtype.kind in "iu":  # every id was an integer literal
-        assert decoded.tolist() == [int(item) for item in items]
+    data = load_click_log(path, sep=sep)
+    if data.item_ids.dtype == np.int64:  # every id was an integer literal
+        assert data.item_ids.tolist() == [int(item) for item in items]
     else:
-        assert decoded.tolist() == items
+        assert data.item_ids.tolist() == items
 
 
 @given(st.lists(st.one_of(st.integers(-5, 5), st.just(10**12)), max_size=30))
@@ -201,6 +280,9 @@ def test_missing_columns_are_named_with_the_present_ones(tmp_path):
         load_click_log(
             path, session_col="SessionId", item_col="ItemId", time_col="Time", split_col="split"
         )
+    frame = pd.DataFrame({"session": [1], "item_id": [2], "timestamp": [3]})
+    with pytest.raises(ValueError, match=r"the data frame: no column named 'session_id'"):
+        load_click_log(frame)
 
 
 @pytest.mark.parametrize("gz", [False, True])
@@ -234,7 +316,7 @@ def test_time_format_mismatch(tmp_path):
 
 def test_short_row_and_undetectable_separator(tmp_path):
     path = _write(tmp_path / "c.csv", "session_id,item_id,timestamp\n1,5,10\n1,6\n")
-    with pytest.raises(ValueError, match="a row has 2 field.*'1,6'"):
+    with pytest.raises(ValueError, match="Expected 3 columns, got 2: 1,6"):
         load_click_log(path)
     with pytest.raises(ValueError, match="column separator"):
         load_click_log(_write(tmp_path / "one.csv", "session_id item_id\n1 5\n"))
@@ -244,8 +326,8 @@ def test_parameters_are_validated(tmp_path):
     path = _write(tmp_path / "c.csv", _table(ROWS))
     with pytest.raises(InvalidParameterError, match="missing_time"):
         load_click_log(path, missing_time="drop")
-    with pytest.raises(InvalidParameterError, match="encode_items"):
-        load_click_log(path, encode_items="yes")
+    with pytest.raises(InvalidParameterError, match="'data' parameter"):
+        load_click_log([[1, 2, 3]])
     with pytest.raises(FileNotFoundError):
         load_click_log(tmp_path / "absent.csv")
 
@@ -261,7 +343,7 @@ def test_yoochoose_clicks(tmp_path):
     np.testing.assert_array_equal(data.session_ids, [1, 1, 2])
     np.testing.assert_array_equal(data.item_ids, [214536502, 214536500, 214662742])
     np.testing.assert_allclose(data.timestamps, [1396867869.277, 1396868049.868, 1396878997.614])
-    assert data.split is None and data.item_encoding is None
+    assert data.split is None
     bad = _write(tmp_path / "bad.dat", text.replace("2014-04-07T13", "yesterday"))
     with pytest.raises(ValueError, match="'yesterday.*data row 3"):
         load_yoochoose_clicks(bad)

@@ -1,34 +1,67 @@
-"""Loaders of session click logs: a generic CSV/TSV reader and the raw benchmark formats.
+"""Loaders of click logs: files (CSV/TSV, plain or compressed; Parquet), data frames, and the raw
+benchmark formats.
 
-Files are read chunk by chunk with numpy's C parser, so memory stays close to the size of the
-returned arrays and a few hundred thousand clicks load in well under a second.
+pyarrow's CSV reader (the engine behind ``pandas.read_csv(engine="pyarrow")``) and pandas read
+the files; this module checks the columns, keeps ids as they are (integers as int64, other ids
+as an object array of strings) and turns times into seconds.
 """
 
+import bz2
 import csv
-import gzip
+import lzma
 import os
-import warnings
-from datetime import datetime, timezone
-from itertools import chain
+import zipfile
+from numbers import Integral
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 from sklearn.utils import Bunch
-from sklearn.utils._param_validation import StrOptions, validate_params
+from sklearn.utils._param_validation import HasMethods, StrOptions, validate_params
+
+from ._preprocessing import _TIME_UNIT, _UNITS_PER_SECOND, _warn
 
 __all__ = ["load_click_log", "load_yoochoose_clicks", "load_diginetica_views", "encode_items"]
 
-_CHUNK_CHARS = 1 << 23
 _SEPARATORS = (",", "\t", ";")
-_GZIP_MAGIC = b"\x1f\x8b"
+#: Leading bytes of the compressed formats read, and the codec pyarrow names them by.
+_MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"(\xb5/\xfd": "zstd"}
+_PARQUET_MAGIC = b"PAR1"
+_XZ_MAGIC = b"\xfd7zXZ\x00"
+_ZIP_MAGIC = b"PK\x03\x04"
+_FIRST_LINE_BYTES = 1 << 16
+#: Fields of a loaded log.
+_FIELDS = ("session_ids", "item_ids", "timestamps", "user_ids", "event_types", "split")
 
 
-# --------------------------------------------------------------------------- reading text
-def _open_text(path):
-    """Open ``path`` for reading text, decompressing it when it starts with gzip's magic bytes."""
-    with open(path, "rb") as raw:
-        magic = raw.read(2)
-    opener = gzip.open if magic == _GZIP_MAGIC else open
-    return opener(path, "rt", encoding="utf-8-sig")
+# --------------------------------------------------------------------------- reading files
+def _open_binary(path):
+    """A binary stream of ``path``'s content, decompressed (gzip, bz2, xz, zstd, zip)."""
+    with open(path, "rb") as file:
+        magic = file.read(6)
+    if magic.startswith(_XZ_MAGIC):
+        return lzma.open(path, "rb")
+    if magic.startswith(_ZIP_MAGIC):
+        archive = zipfile.ZipFile(path)
+        members = [name for name in archive.namelist() if not name.endswith("/")]
+        if len(members) != 1:
+            raise ValueError(f"{path}: a zip archive must hold one file; it holds {members}.")
+        return archive.open(members[0])
+    codec = next((codec for key, codec in _MAGIC.items() if magic.startswith(key)), None)
+    if codec == "bz2":
+        return bz2.open(path, "rb")
+    return pa.input_stream(path, compression=codec)
+
+
+def _first_line(path):
+    """The first line of the (decompressed) text file, without its BOM and newline."""
+    with _open_binary(path) as stream:
+        head = b""
+        while b"\n" not in head and (chunk := stream.read(_FIRST_LINE_BYTES)):
+            head += chunk
+    return head.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")
 
 
 def _sniff_separator(line, path):
@@ -37,402 +70,468 @@ def _sniff_separator(line, path):
     if counts[sep] == 0:
         raise ValueError(
             f"{path}: could not detect the column separator (',', tab or ';') in its first line "
-            f"{line.rstrip()!r}; pass sep=..."
+            f"{line!r}; pass sep=..."
         )
     return sep
 
 
-def _split_line(line, sep):
-    return next(csv.reader([line], delimiter=sep))
+def _missing_columns_error(source, missing, present, *, sep=None):
+    found = f"{source}: no column named {', '.join(map(repr, missing))}; its columns are {present}"
+    if sep is not None:
+        found += f" (separator {sep!r})"
+    return ValueError(
+        found + ". Pass the names with session_col=, item_col=, time_col= (and sep= if the "
+        "separator is wrong, header=False if the file has no header)."
+    )
 
 
-def _read_table(path, columns, *, sep=None, header=True):
-    """Yield the given columns of a delimited text file as string arrays, chunk by chunk.
+def _read_file(path, columns, *, sep=None, header=True, text_columns=(), string_columns=()):
+    """The given columns of a delimited text file or a Parquet file, as a DataFrame.
 
     Parameters
     ----------
     path : str or path-like
-    columns : list of str or list of int
-        Column names (``header=True``) or 0-based field positions (``header=False``).
+    columns : list of str or int
+        Column names, or 0-based positions in a file without header (``header=False``).
     sep : str or None
-        Field separator; None detects ``,``, tab or ``;`` from the first line.
+        Field separator of a text file; None detects ``,``, tab or ``;`` from its first line.
     header : bool
-        Whether the first line holds column names.
+        Whether the first line of a text file names its columns.
+    text_columns : collection of str or int
+        Columns (ids) that must come back as integers or as the text itself: where pyarrow
+        infers another type (``"1.50"`` as a float), they are read again as text.
+    string_columns : collection of str or int
+        Columns read as text whatever they hold (times in a ``time_format``).
 
-    Yields
-    ------
-    first_row : int
-        0-based index, among the data rows (blank lines and header excluded), of the chunk's
-        first row.
-    block : ndarray of str, shape (n_rows, len(columns))
+    Returns
+    -------
+    frame : pandas.DataFrame of shape (n_rows, len(columns))
+        pyarrow-backed columns labelled by ``columns``, with the types pyarrow infers (Parquet:
+        the file's). Empty fields are missing values.
     """
-    with _open_text(path) as file:
-        first = file.readline()
-        if not first.strip():
-            raise ValueError(f"{path}: the file is empty.")
-        sep = _sniff_separator(first, path) if sep is None else sep
-        if header:
-            names = [name.strip() for name in _split_line(first, sep)]
-            missing = [name for name in columns if name not in names]
-            if missing:
-                raise ValueError(
-                    f"{path}: no column named {', '.join(map(repr, missing))}; the file's "
-                    f"columns are {names} (separator {sep!r}). Pass the names with "
-                    "session_col=, item_col=, time_col= (and sep= if the separator is wrong)."
+    with open(path, "rb") as file:
+        is_parquet = file.read(4) == _PARQUET_MAGIC
+    if is_parquet:
+        names = pq.read_schema(path).names
+        missing = [name for name in columns if name not in names]
+        if missing:
+            raise _missing_columns_error(path, missing, names)
+        return pd.read_parquet(path, columns=list(columns), dtype_backend="pyarrow")
+
+    line = _first_line(path)
+    if not line.strip():
+        raise ValueError(f"{path}: the file is empty.")
+    sep = _sniff_separator(line, path) if sep is None else sep
+    fields = next(csv.reader([line], delimiter=sep))
+    if header:
+        missing = [name for name in columns if name not in fields]
+        if missing:
+            raise _missing_columns_error(path, missing, fields, sep=sep)
+        read_options, labels = pa_csv.ReadOptions(), list(columns)
+    else:
+        too_far = [c for c in columns if not isinstance(c, Integral) or not 0 <= c < len(fields)]
+        if too_far:
+            raise ValueError(
+                f"{path}: without a header, columns are 0-based positions below {len(fields)} "
+                f"(the fields of its first line {line!r}); got {too_far}."
+            )
+        read_options = pa_csv.ReadOptions(column_names=[str(k) for k in range(len(fields))])
+        labels = [str(c) for c in columns]
+
+    def read(column_types):
+        options = pa_csv.ConvertOptions(
+            include_columns=labels,
+            column_types=column_types,
+            null_values=[""],
+            strings_can_be_null=True,
+        )
+        try:
+            with _open_binary(path) as stream:
+                return pa_csv.read_csv(
+                    stream,
+                    read_options=read_options,
+                    parse_options=pa_csv.ParseOptions(delimiter=sep),
+                    convert_options=options,
                 )
-            usecols = [names.index(name) for name in columns]
-            chunks = _line_chunks(file)
-        else:
-            usecols = list(columns)
-            chunks = chain([[first.rstrip("\n")]], _line_chunks(file))
-        n_rows = 0
-        for lines in chunks:
-            block = _parse_chunk(lines, sep, usecols, path)
-            if len(block):
-                yield n_rows, block
-            n_rows += len(block)
-        if n_rows == 0:
-            raise ValueError(f"{path}: the file has no data rows below its header.")
+        except pa.ArrowInvalid as exc:
+            raise ValueError(f"{path}: cannot be read as {sep!r}-separated text: {exc}") from exc
+
+    strings = {labels[columns.index(c)]: pa.string() for c in string_columns}
+    table = read(strings)
+    if table.num_rows == 0:
+        raise ValueError(f"{path}: the file has no data rows below its header.")
+    texts = {labels[columns.index(c)] for c in text_columns}
+    retype = [
+        label
+        for label in texts
+        if not pa.types.is_integer(table.schema.field(label).type)
+        and not pa.types.is_string(table.schema.field(label).type)
+    ]
+    if retype:
+        table = read({**strings, **dict.fromkeys(retype, pa.string())})
+    frame = table.to_pandas(types_mapper=pd.ArrowDtype)
+    frame.columns = list(columns)
+    return frame
 
 
-def _line_chunks(file):
-    """Yield the remaining lines of ``file`` (newlines removed) in lists of about 8 MB."""
-    tail = ""
-    while text := file.read(_CHUNK_CHARS):
-        lines = (tail + text).split("\n")
-        tail = lines.pop()
-        yield lines
-    if tail:
-        yield [tail]
-
-
-def _parse_chunk(lines, sep, usecols, path):
-    try:
-        with warnings.catch_warnings():
-            # numpy notes blank lines ("Input line N contained no data"); they are skipped.
-            warnings.filterwarnings("ignore", message="Input line", category=UserWarning)
-            warnings.filterwarnings(
-                "ignore", message="loadtxt: input contained", category=UserWarning
-            )
-            return np.loadtxt(
-                lines,
-                dtype=str,
-                delimiter=sep,
-                comments=None,
-                quotechar='"',
-                usecols=usecols,
-                ndmin=2,
-            )
-    except ValueError as exc:
-        for line in lines:
-            fields = _split_line(line, sep) if line.strip() else None
-            if fields is not None and len(fields) <= max(usecols):
-                raise ValueError(
-                    f"{path}: a row has {len(fields)} field(s) but {max(usecols) + 1} are needed: "
-                    f"{line.rstrip()!r}"
-                ) from exc
-        raise ValueError(f"{path}: could not be read as {sep!r}-separated text: {exc}") from exc
+def _arrow_table(data):
+    """A pandas DataFrame, or a table exporting the Arrow stream interface, as a DataFrame."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    return pa.table(data).to_pandas(types_mapper=pd.ArrowDtype)
 
 
 # --------------------------------------------------------------------------- columns
-class _IdColumn:
-    """Collect an id column chunk by chunk as per-chunk uniques and codes."""
-
-    def __init__(self):
-        self._uniques, self._codes = [], []
-
-    def add(self, values):
-        uniques, codes = np.unique(values, return_inverse=True)
-        self._uniques.append(uniques)
-        self._codes.append(codes)
-
-    def result(self):
-        """Return ``(uniques, codes)``: sorted distinct strings and each row's index into them."""
-        uniques = np.unique(np.concatenate(self._uniques))
-        codes = np.concatenate(
-            [np.searchsorted(uniques, u)[c] for u, c in zip(self._uniques, self._codes)]
-        )
-        return uniques, codes.astype(np.int64)
+def _row(position):
+    """1-based data row of a 0-based position."""
+    return int(position) + 1
 
 
-def _as_integers(strings):
-    """``strings`` as int64 if every one is an integer literal, else None."""
-    try:
-        return strings.astype(np.int64)
-    except (ValueError, OverflowError):
-        return None
+def _ids(column, name, source):
+    """Ids as read: int64 when every one is an integer, else an object array (strings...).
 
-
-def _session_ids(column):
-    uniques, codes = column.result()
-    as_int = _as_integers(uniques)
-    return (uniques if as_int is None else as_int)[codes]
-
-
-def _item_ids(column, encode, path, name):
-    """Item ids as int64 and their encoding (None when not encoded), following ``encode``."""
-    uniques, codes = column.result()
-    as_int = _as_integers(uniques)
-    valid = as_int is not None and not (as_int < 0).any()
-    if encode == "auto":
-        encode = not valid
-    if encode:
-        # Integer ids are ordered (and deduplicated: "007" is 7) as numbers, not as strings.
-        mapping, remap = np.unique(uniques if as_int is None else as_int, return_inverse=True)
-        return remap[codes].astype(np.int64), mapping
-    if not valid:
-        if as_int is None:
-            bad = next(u for u in uniques if _as_integers(np.array([u])) is None)
-        else:
-            bad = uniques[np.argmax(as_int < 0)]
-        raise ValueError(
-            f"{path}: column {name!r} holds {str(bad)!r}, not a non-negative integer id; "
-            "use encode_items='auto' or True to encode such ids."
-        )
-    return as_int[codes], None
-
-
-class _TimeColumn:
-    """Parse a timestamp column chunk by chunk into seconds (or a numeric order key).
-
-    ``numeric`` is True for numbers, False for dates (ISO-8601 or ``time_format``), None to
-    decide from the first non-empty value.
+    ``column`` holds no missing values.
     """
-
-    def __init__(self, path, name, *, numeric=None, time_format=None, missing_time="error"):
-        self.path, self.name = path, name
-        self.time_format, self.missing_time = time_format, missing_time
-        self.numeric = False if time_format is not None else numeric
-        self._parts, self._missing = [], []
-
-    def _parse(self, values):
-        if self.numeric:
-            return _parse_numbers(values)
-        return _parse_dates(values, self.time_format)
-
-    def add(self, first_row, values):
-        missing = values == ""
-        if missing.any() and self.missing_time == "error":
-            row = first_row + int(np.argmax(missing)) + 1
-            raise ValueError(
-                f"{self.path}: column {self.name!r} is empty on data row {row}. If the rows are "
-                "in time order, pass missing_time='file_order' to order untimed rows by their "
-                "position in the file."
-            )
-        present = values[~missing]
-        if not len(present):
-            self._missing.append(missing)
-            return
-        if self.numeric is None:
-            self.numeric = _is_number(present[0])
-        times = self._parse(present)
-        if times is None:
-            bad = next(v for v in np.unique(present) if self._parse(np.array([v])) is None)
-            row = first_row + int(np.flatnonzero(~missing)[np.argmax(present == bad)]) + 1
-            if self.numeric:
-                expected = "a number"
-            elif self.time_format:
-                expected = f"a date in the format {self.time_format!r}"
-            else:
-                expected = "an ISO-8601 date (pass time_format=... for other formats)"
-            raise ValueError(
-                f"{self.path}: cannot parse the timestamp {str(bad)!r} in column {self.name!r} "
-                f"(data row {row}); expected {expected}."
-            )
-        self._parts.append(times)
-        self._missing.append(missing)
-
-    def result(self):
-        """Return int64 (integer times, file-order keys) or float64 (seconds) of all rows."""
-        missing = np.concatenate(self._missing)
-        present = np.concatenate(self._parts) if self._parts else np.zeros(0, np.int64)
-        if not missing.any():
-            return present
-        n_missing = int(missing.sum())
-        start = present.min() if len(present) else n_missing
-        times = np.empty(len(missing), dtype=present.dtype)
-        times[~missing] = present
-        times[missing] = start - n_missing + np.arange(n_missing)
-        return times
-
-
-def _is_number(text):
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _parse_numbers(values):
-    """Numbers as int64 (all integer literals) or finite float64; None if one is not a number."""
-    as_int = _as_integers(values)
-    if as_int is not None:
-        return as_int
-    try:
+    dtype = column.dtype
+    if isinstance(dtype, pd.ArrowDtype) and (
+        pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(dtype.pyarrow_dtype)
+    ):
+        try:  # integer literals ("007" is 7), as a classifier's labels read from text would be
+            return column.astype("int64[pyarrow]").to_numpy(np.int64)
+        except (pa.ArrowInvalid, ValueError):
+            return column.to_numpy(dtype=object)
+    values = column.to_numpy()
+    kind = pd.api.types.infer_dtype(values, skipna=False)
+    if kind in {"integer", "empty"}:
+        return values.astype(np.int64)
+    if kind in {"floating", "mixed-integer-float"}:
         numbers = values.astype(np.float64)
-    except ValueError:
-        return None
-    return numbers if np.isfinite(numbers).all() else None
+        fractional = numbers != np.round(numbers)
+        if fractional.any():
+            position = np.argmax(fractional)
+            raise ValueError(
+                f"{source}: column {name!r} holds {float(numbers[position])!r} (data row "
+                f"{_row(position)}), not an integer id; ids are integers or strings."
+            )
+        return numbers.astype(np.int64)
+    if kind in {"string", "bytes"}:
+        return values.astype(object)
+    types = sorted({type(value).__name__ for value in values})
+    raise ValueError(
+        f"{source}: column {name!r} mixes ids of different types ({', '.join(types)}); give "
+        f"them one type, such as frame[{name!r}].astype(str)."
+    )
 
 
-def _parse_dates(values, time_format=None):
-    """Dates as float64 unix seconds (naive dates are UTC); None if one does not parse."""
-    if time_format is None:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error")  # numpy warns about UTC offsets it would drop
-                stamps = np.char.rstrip(values, "Z").astype("datetime64[us]")
-            if not np.isnat(stamps).any():
-                return stamps.astype(np.int64) / 1e6
-        except (ValueError, Warning):
-            pass  # offsets such as +02:00, or not ISO-8601 at all: parse value by value
-    uniques, codes = np.unique(values, return_inverse=True)
-    seconds = np.empty(len(uniques))
-    for k, text in enumerate(uniques):
-        try:
-            if time_format is None:
-                stamp = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-            else:
-                stamp = datetime.strptime(str(text), time_format)
-        except ValueError:
-            return None
-        if stamp.tzinfo is None:
-            stamp = stamp.replace(tzinfo=timezone.utc)
-        seconds[k] = stamp.timestamp()
-    return seconds[codes]
+def _datetime_seconds(stamps):
+    """Seconds since 1970-01-01 UTC (float64) of a datetime Series without missing values."""
+    utc = pd.to_datetime(stamps, utc=True).dt.tz_convert(None)
+    return utc.to_numpy("datetime64[us]").astype(np.int64) / 1e6
+
+
+def _unparsable(source, name, values, bad, expected):
+    position = int(np.argmax(bad))
+    return ValueError(
+        f"{source}: cannot parse the timestamp {str(values.iloc[position])!r} in column {name!r} "
+        f"(data row {_row(values.index[position])}); expected {expected}."
+    )
+
+
+def _seconds(column, name, source, *, time_format=None, time_unit="s"):
+    """Times of a column without missing values in seconds (or the numbers, for ``"s"``).
+
+    Returns int64 for integers in seconds, float64 seconds otherwise. Numbers are read in
+    ``time_unit``; text as numbers if its first value is one, else as dates (ISO-8601, or
+    ``time_format``; naive dates are UTC).
+    """
+    if pd.api.types.is_datetime64_any_dtype(column.dtype) or (
+        isinstance(column.dtype, pd.ArrowDtype) and pa.types.is_temporal(column.dtype.pyarrow_dtype)
+    ):
+        return _datetime_seconds(column)
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column):
+        return _numbers_in_seconds(column, column.to_numpy(), name, source, time_unit)
+    values = column.astype(object)
+    if pd.api.types.infer_dtype(values.to_numpy(), skipna=False) == "datetime":
+        return _datetime_seconds(values)
+    text = values.astype(str)
+    if time_format is None and pd.notna(pd.to_numeric(text.iloc[0], errors="coerce")):
+        numbers = pd.to_numeric(text, errors="coerce")
+        return _numbers_in_seconds(text, numbers.to_numpy(), name, source, time_unit)
+    stamps = pd.to_datetime(
+        text, format="ISO8601" if time_format is None else time_format, utc=True, errors="coerce"
+    )
+    bad = stamps.isna().to_numpy()
+    if bad.any():
+        expected = (
+            "an ISO-8601 date (pass time_format=... for other formats)"
+            if time_format is None
+            else f"a date in the format {time_format!r}"
+        )
+        raise _unparsable(source, name, text, bad, expected)
+    return _datetime_seconds(stamps)
+
+
+def _numbers_in_seconds(column, numbers, name, source, time_unit):
+    """``numbers`` (the values of ``column``) read in ``time_unit``, in seconds."""
+    if numbers.dtype.kind not in "iu":
+        numbers = numbers.astype(np.float64)
+        bad = ~np.isfinite(numbers)
+        if bad.any():
+            raise _unparsable(source, name, column, bad, "a number")
+    return numbers if time_unit == "s" else numbers / _UNITS_PER_SECOND[time_unit]
+
+
+def _times(column, name, source, *, time_format, time_unit, missing_time):
+    """Seconds of every row; rows without a time follow ``missing_time``."""
+    missing = column.isna().to_numpy()
+    if missing.any() and missing_time == "error":
+        raise ValueError(
+            f"{source}: column {name!r} is empty on data row {_row(np.argmax(missing))}. If "
+            "the rows are in time order, pass missing_time='file_order' to order untimed rows "
+            "by their position in the file."
+        )
+    if missing.all():
+        return np.arange(len(missing), dtype=np.int64)
+    present = _seconds(column[~missing], name, source, time_format=time_format, time_unit=time_unit)
+    if not missing.any():
+        return present
+    n_missing = int(missing.sum())
+    times = np.empty(len(missing), dtype=present.dtype)
+    times[~missing] = present
+    times[missing] = present.min() - n_missing + np.arange(n_missing)
+    return times
+
+
+def _log(frame, source, columns, *, time_format=None, time_unit="s", missing_time="error"):
+    """The click log of a frame's columns, rows with a missing id dropped with a warning.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    source : str
+        How to name the data in messages (its path, or "the data frame").
+    columns : dict
+        Output field (``"session_ids"``, ``"item_ids"``, ``"timestamps"``, ``"user_ids"``,
+        ``"event_types"``, ``"split"``) -> column label or None (the default).
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Every field of ``columns``: an ndarray of shape (n_clicks,), or None where its
+        column is None; timestamps without a column are the rows' positions.
+    """
+    columns = {**dict.fromkeys(_FIELDS), **columns}
+    present = [label for label in columns.values() if label is not None]
+    missing = [label for label in dict.fromkeys(present) if label not in frame.columns]
+    if missing:
+        raise _missing_columns_error(source, missing, list(frame.columns))
+    frame = frame.reset_index(drop=True)
+    id_fields = ("session_ids", "item_ids", "user_ids")
+    empty = np.zeros(len(frame), dtype=bool)
+    for field in id_fields:
+        if columns[field] is not None:
+            gaps = frame[columns[field]].isna().to_numpy()
+            if gaps.any():
+                _warn(
+                    f"{source}: dropped {int(gaps.sum()):,} of {len(frame):,} clicks whose "
+                    f"column {columns[field]!r} is empty (first on data row "
+                    f"{_row(np.argmax(gaps))})."
+                )
+            empty |= gaps
+    if columns["timestamps"] is None:
+        times = np.arange(len(frame), dtype=np.int64)
+    else:
+        times = _times(
+            frame[columns["timestamps"]],
+            columns["timestamps"],
+            source,
+            time_format=time_format,
+            time_unit=time_unit,
+            missing_time=missing_time,
+        )
+    kept = frame[~empty] if empty.any() else frame
+    if not len(kept):
+        raise ValueError(f"{source}: no click is left: every row has an empty id.")
+    data = Bunch(timestamps=times[~empty])
+    for field in id_fields:
+        label = columns[field]
+        data[field] = None if label is None else _ids(kept[label], label, source)
+    for field in ("event_types", "split"):
+        label = columns[field]
+        data[field] = None if label is None else kept[label].to_numpy(dtype=object)
+    return data
 
 
 # --------------------------------------------------------------------------- public loaders
+_COLUMN = [str, Integral]
+
+
 @validate_params(
     {
-        "path": [str, os.PathLike],
-        "session_col": [str],
-        "item_col": [str],
-        "time_col": [str, None],
-        "split_col": [str, None],
+        "data": [str, os.PathLike, pd.DataFrame, HasMethods(["__arrow_c_stream__"])],
+        "session_col": [*_COLUMN, None],
+        "item_col": _COLUMN,
+        "time_col": [*_COLUMN, None],
+        "user_col": [*_COLUMN, None],
+        "event_col": [*_COLUMN, None],
+        "split_col": [*_COLUMN, None],
         "sep": [str, None],
+        "header": ["boolean"],
         "time_format": [str, None],
+        "time_unit": _TIME_UNIT,
         "missing_time": [StrOptions({"error", "file_order"})],
-        "encode_items": ["boolean", StrOptions({"auto"})],
     },
     prefer_skip_nested_validation=True,
 )
 def load_click_log(
-    path,
+    data,
     *,
     session_col="session_id",
     item_col="item_id",
     time_col="timestamp",
+    user_col=None,
+    event_col=None,
     split_col=None,
     sep=None,
+    header=True,
     time_format=None,
+    time_unit="s",
     missing_time="error",
-    encode_items="auto",
 ):
-    """Load a click log from a delimited text file (CSV, TSV, ...; plain or gzip).
+    """Load a click log from a file (CSV, TSV, Parquet) or a data frame.
 
-    The file has a header line naming its columns; one row is one click. This reads the
-    ``session_id,item_id,timestamp,split`` benchmark files, GRU4Rec's ``SessionId\\tItemId\\tTime``
-    files (``session_col="SessionId", item_col="ItemId", time_col="Time"``) and any other log with
-    the column names given.
+    One row is one click. This reads the ``session_id,item_id,timestamp,split`` benchmark
+    files, GRU4Rec's ``SessionId\\tItemId\\tTime`` files (``session_col="SessionId",
+    item_col="ItemId", time_col="Time"``), a shop's own user log (``session_col=None,
+    user_col=...``, then :func:`sessionize`) and any other log with the columns given.
 
     Parameters
     ----------
-    path : str or path-like
-        The file. Gzip compression is detected from the file's first bytes, whatever its name.
-    session_col : str, default="session_id"
-        Column of session ids.
-    item_col : str, default="item_id"
+    data : str, path-like, pandas.DataFrame or Arrow table
+        A file -- delimited text, plain or compressed (gzip, bz2, xz, zstd or a zip of one
+        file, detected from its first bytes whatever its name), or Parquet -- or a data frame:
+        pandas, or any table exporting the Arrow stream interface (polars, pyarrow).
+    session_col : str, int or None, default="session_id"
+        Column of session ids. None for a log without sessions (then give ``user_col``).
+    item_col : str or int, default="item_id"
         Column of item ids.
-    time_col : str or None, default="timestamp"
-        Column of click times: numbers (kept as they are: unix seconds or an order key) or dates
-        (ISO-8601, or ``time_format``; converted to unix seconds, naive dates taken as UTC).
-        None: no time column; the timestamps are the rows' positions in the file.
-    split_col : str or None, default=None
+    time_col : str, int or None, default="timestamp"
+        Column of click times: numbers in ``time_unit``, dates (ISO-8601 text, or
+        ``time_format``; naive dates are UTC) or datetime values. None: no time column; the
+        timestamps are the rows' positions.
+    user_col : str, int or None, default=None
+        Column of user ids, for :func:`sessionize`.
+    event_col : str, int or None, default=None
+        Column of event types (``"view"``, ``"addtocart"``, ...), for :func:`sessionize`.
+    split_col : str, int or None, default=None
         Column naming each row's part of a published split (such as ``"train"``, ``"test"``).
     sep : str or None, default=None
-        Field separator. None detects ``,``, tab or ``;`` from the first line.
+        Field separator of a text file. None detects ``,``, tab or ``;`` from the first line.
+    header : bool, default=True
+        Whether the first line of a text file names its columns. Without a header, the
+        ``*_col`` arguments are 0-based column positions.
     time_format : str or None, default=None
-        :func:`datetime.datetime.strptime` format of the times, such as ``"%d/%m/%Y %H:%M"``.
+        :func:`~pandas.to_datetime` format of text times, such as ``"%d/%m/%Y %H:%M"``.
         None reads numbers or ISO-8601 dates.
+    time_unit : {"s", "ms", "us", "ns"}, default="s"
+        Unit of numeric times; they are returned in seconds.
     missing_time : {"error", "file_order"}, default="error"
         What to do with rows whose time is empty. ``"error"`` raises. ``"file_order"`` is for
         files whose rows are in time order but whose older part has no times (RetailRocket's
         training rows): untimed rows get consecutive integer keys in file order, placed before
         every timed row, so they sort before them.
-    encode_items : "auto" or bool, default="auto"
-        Whether to replace item ids by codes ``0..n_items-1``. ``"auto"`` encodes them unless
-        every id is a non-negative integer; True always encodes (codes follow the ids' sorted
-        order); False never does and raises if an id is not a non-negative integer.
 
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
-        Arrays of shape (n_clicks,), in file order:
+        Arrays of shape (n_clicks,), in the order of the rows:
 
-        session_ids : ndarray of int64 (or str when an id is not an integer)
-            Session of each click.
-        item_ids : ndarray of int64
-            Item ids, or their codes when encoded.
+        session_ids : ndarray or None
+            Session of each click as read: int64 when every id is an integer, else an object
+            array (strings). None without ``session_col``.
+        item_ids : ndarray
+            Item of each click, as read (int64, or an object array of strings).
         timestamps : ndarray of int64 or float64
-            Seconds since 1970-01-01 UTC for dates, the column's numbers (int64 when all are
-            integers) otherwise, or positions in the file without a time column.
-        split : ndarray of str or None
-            The ``split_col`` values; None without ``split_col``.
-        item_encoding : ndarray or None
-            The original item id of each code (``item_encoding[code]``); None when not encoded.
+            Seconds since 1970-01-01 UTC: int64 for integers in seconds (or an order key),
+            float64 otherwise. Without a time column, the rows' positions.
+        user_ids : ndarray or None
+            User of each click, as read; None without ``user_col``.
+        event_types : ndarray of object or None
+            The ``event_col`` values; None without it.
+        split : ndarray of object or None
+            The ``split_col`` values; None without it.
 
     Raises
     ------
     ValueError
         If the file is empty or has no data rows, a column is missing (the message lists the
-        file's columns), a row is too short, or a timestamp is empty or cannot be parsed (the
-        message names the value and its row).
+        columns present), a row is too short, ids mix types, or a timestamp is empty or cannot
+        be parsed (the message names the value and its row).
+
+    Warns
+    -----
+    UserWarning
+        When rows with an empty session, item or user id are dropped (the message says how
+        many).
 
     See Also
     --------
-    encode_items : The item encoding used here.
+    sessionize : Sessions from a user log.
+    preprocess : The papers' filtering and temporal split.
     load_yoochoose_clicks, load_diginetica_views : Loaders of the raw benchmark formats.
 
     Examples
     --------
-    >>> import tempfile, pathlib
+    >>> import pandas as pd
     >>> from skvaser.datasets import load_click_log
+    >>> frame = pd.DataFrame({"SessionId": [1, 1, 2], "ItemId": ["shoe", "sock", "shoe"],
+    ...                       "Time": [1_400_000_000_500, 1_400_000_012_000, 1_400_000_030_000]})
+    >>> data = load_click_log(frame, session_col="SessionId", item_col="ItemId",
+    ...                       time_col="Time", time_unit="ms")
+    >>> data.session_ids, data.item_ids
+    (array([1, 1, 2]), array(['shoe', 'sock', 'shoe'], dtype=object))
+    >>> data.timestamps - 1_400_000_000
+    array([ 0.5, 12. , 30. ])
+
+    A tab-separated file:
+
+    >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "clicks.tsv"
-    >>> _ = path.write_text("SessionId\\tItemId\\tTime\\n"
-    ...                     "1\\tshoe\\t10.5\\n1\\tsock\\t12\\n2\\tshoe\\t30\\n")
-    >>> data = load_click_log(path, session_col="SessionId", item_col="ItemId", time_col="Time")
-    >>> data.session_ids, data.item_ids, data.timestamps
-    (array([1, 1, 2]), array([0, 1, 0]), array([10.5, 12. , 30. ]))
-    >>> data.item_encoding[data.item_ids]
-    array(['shoe', 'sock', 'shoe'], dtype='<U4')
+    >>> _ = path.write_text("SessionId\\tItemId\\tTime\\n1\\t42\\t10\\n1\\t7\\t12\\n")
+    >>> load_click_log(path, session_col="SessionId", item_col="ItemId", time_col="Time").item_ids
+    array([42,  7])
     """
-    columns = [session_col, item_col] + [c for c in (time_col, split_col) if c is not None]
-    sessions, items, splits = _IdColumn(), _IdColumn(), _IdColumn()
-    times = None
-    if time_col is not None:
-        times = _TimeColumn(path, time_col, time_format=time_format, missing_time=missing_time)
-    n_rows = 0
-    for first_row, block in _read_table(path, columns, sep=sep, header=True):
-        sessions.add(block[:, 0])
-        items.add(block[:, 1])
-        if times is not None:
-            times.add(first_row, block[:, 2])
-        if split_col is not None:
-            splits.add(block[:, -1])
-        n_rows = first_row + len(block)
-    item_ids, item_encoding = _item_ids(items, encode_items, path, item_col)
-    split = None
-    if split_col is not None:
-        names, codes = splits.result()
-        split = np.array(names.tolist())[codes]  # the narrowest string dtype
-    return Bunch(
-        session_ids=_session_ids(sessions),
-        item_ids=item_ids,
-        timestamps=np.arange(n_rows, dtype=np.int64) if times is None else times.result(),
-        split=split,
-        item_encoding=item_encoding,
+    columns = {
+        "session_ids": session_col,
+        "item_ids": item_col,
+        "timestamps": time_col,
+        "user_ids": user_col,
+        "event_types": event_col,
+        "split": split_col,
+    }
+    if session_col is None and user_col is None:
+        raise ValueError("pass session_col=, or user_col= for a log without sessions.")
+    if isinstance(data, (str, os.PathLike)):
+        labels = list(dict.fromkeys(label for label in columns.values() if label is not None))
+        ids = [session_col, item_col, user_col, event_col, split_col]
+        frame = _read_file(
+            data,
+            labels,
+            sep=sep,
+            header=header,
+            text_columns={c for c in ids if c is not None},
+            string_columns=[time_col] if time_format is not None and time_col is not None else [],
+        )
+        source = os.fspath(data)
+    else:
+        frame, source = _arrow_table(data), "the data frame"
+    return _log(
+        frame,
+        source,
+        columns,
+        time_format=time_format,
+        time_unit=time_unit,
+        missing_time=missing_time,
     )
 
 
@@ -446,7 +545,7 @@ def load_yoochoose_clicks(path):
     Parameters
     ----------
     path : str or path-like
-        The file, plain or gzip-compressed.
+        The file, plain or compressed.
 
     Returns
     -------
@@ -459,8 +558,6 @@ def load_yoochoose_clicks(path):
             Click times in seconds since 1970-01-01 UTC, millisecond precision.
         split : None
             This file has no published split.
-        item_encoding : None
-            Item ids are not encoded.
 
     Raises
     ------
@@ -482,19 +579,18 @@ def load_yoochoose_clicks(path):
     >>> data.item_ids, data.timestamps
     (array([214536502, 214536500]), array([1.39686787e+09, 1.39686805e+09]))
     """
-    sessions, items = _IdColumn(), _IdColumn()
-    times = _TimeColumn(path, "timestamp (field 2)", numeric=False)
-    for first_row, block in _read_table(path, [0, 1, 2], sep=",", header=False):
-        sessions.add(block[:, 0])
-        times.add(first_row, block[:, 1])
-        items.add(block[:, 2])
-    item_ids, _ = _item_ids(items, False, path, "item (field 3)")
+    frame = _read_file(path, [0, 1, 2], sep=",", header=False, text_columns=[0, 2])
+    data = _log(
+        frame,
+        os.fspath(path),
+        {"session_ids": 0, "item_ids": 2, "timestamps": 1},
+        time_format="ISO8601",
+    )
     return Bunch(
-        session_ids=_session_ids(sessions),
-        item_ids=item_ids,
-        timestamps=times.result().astype(np.float64),
+        session_ids=data.session_ids,
+        item_ids=data.item_ids,
+        timestamps=data.timestamps.astype(np.float64),
         split=None,
-        item_encoding=None,
     )
 
 
@@ -509,7 +605,7 @@ def load_diginetica_views(path):
     Parameters
     ----------
     path : str or path-like
-        The file, plain or gzip-compressed.
+        The file, plain or compressed.
 
     Returns
     -------
@@ -522,8 +618,6 @@ def load_diginetica_views(path):
             ``eventdate`` as seconds since 1970-01-01 UTC plus ``timeframe / 1000``.
         split : None
             This file has no published split.
-        item_encoding : None
-            Item ids are not encoded.
 
     Raises
     ------
@@ -541,27 +635,40 @@ def load_diginetica_views(path):
     >>> (data.timestamps - 1462752000).round(3)  # seconds after 2016-05-09 00:00 UTC
     array([ 526.309, 1031.018])
     """
-    columns = ["session_id", "item_id", "timeframe", "eventdate"]
-    sessions, items = _IdColumn(), _IdColumn()
-    frames = _TimeColumn(path, "timeframe", numeric=True)
-    days = _TimeColumn(path, "eventdate", numeric=False)
-    for first_row, block in _read_table(path, columns, sep=";", header=True):
-        sessions.add(block[:, 0])
-        items.add(block[:, 1])
-        frames.add(first_row, block[:, 2])
-        days.add(first_row, block[:, 3])
-    item_ids, _ = _item_ids(items, False, path, "item_id")
+    source = os.fspath(path)
+    frame = _read_file(
+        path,
+        ["session_id", "item_id", "timeframe", "eventdate"],
+        sep=";",
+        text_columns=["session_id", "item_id"],
+    )
+    data = _log(
+        frame,
+        source,
+        {"session_ids": "session_id", "item_ids": "item_id", "timestamps": "timeframe"},
+        time_unit="ms",
+    )
+    days = _times(
+        frame["eventdate"],
+        "eventdate",
+        source,
+        time_format="ISO8601",
+        time_unit="s",
+        missing_time="error",
+    )
     return Bunch(
-        session_ids=_session_ids(sessions),
-        item_ids=item_ids,
-        timestamps=days.result().astype(np.float64) + frames.result() / 1000.0,
+        session_ids=data.session_ids,
+        item_ids=data.item_ids,
+        timestamps=days.astype(np.float64) + data.timestamps,
         split=None,
-        item_encoding=None,
     )
 
 
 def encode_items(item_ids):
     """Replace item ids of any type by integer codes ``0..n_items-1``.
+
+    The recommenders take raw ids themselves; this is for code of your own that needs
+    consecutive integers.
 
     Parameters
     ----------

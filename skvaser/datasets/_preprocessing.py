@@ -9,16 +9,23 @@ clicks on items unseen in training are dropped, then test sessions left shorter 
 Every step returns what it kept and a report of what it dropped (:class:`PreprocessingStep`),
 and logs that report on the ``"skvaser.datasets"`` logger at level INFO. Clicks keep their input
 order in every output.
+
+Timestamps are numbers in a ``time_unit`` (seconds by default), ``datetime64`` values, or
+timezone-aware datetimes (a pandas Series or an array of :class:`pandas.Timestamp`).
 """
 
 import logging
+import os
+import sys
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 from sklearn.utils import Bunch
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 __all__ = [
     "PreprocessingStep",
@@ -32,6 +39,67 @@ __all__ = [
 logger = logging.getLogger("skvaser.datasets")
 
 _SECONDS_PER_DAY = 86_400
+
+#: Units of numeric times, and how many of each make a second.
+_UNITS_PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
+_TIME_UNIT = [StrOptions(set(_UNITS_PER_SECOND))]
+
+#: Share of the sessions below which a side of a temporal split is suspicious.
+_SMALL_SIDE = 0.01
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_VALIDATION_FILE = os.path.join("sklearn", "utils", "_param_validation.py")
+
+
+def _warn(message, category=UserWarning):
+    """Warn at the first caller outside skvaser and scikit-learn's parameter validation."""
+    frame, stacklevel = sys._getframe(1), 2
+    while frame is not None and (
+        frame.f_code.co_filename.startswith(_PACKAGE_DIR)
+        or frame.f_code.co_filename.endswith(_VALIDATION_FILE)
+    ):
+        frame, stacklevel = frame.f_back, stacklevel + 1
+    warnings.warn(message, category, stacklevel=stacklevel)
+
+
+def _time_order(timestamps, time_unit="s", name="timestamps"):
+    """Times as numbers that order them, and how many of those numbers make a second.
+
+    Parameters
+    ----------
+    timestamps : ndarray of shape (n_clicks,)
+        Numbers in ``time_unit``, ``datetime64`` values, or datetimes (timezone-aware or not)
+        in an object array.
+    time_unit : {"s", "ms", "us", "ns"}, default="s"
+        Unit of numeric times.
+    name : str, default="timestamps"
+        What to call the times in error messages.
+
+    Returns
+    -------
+    order : ndarray of shape (n_clicks,)
+        The numbers themselves, or nanoseconds since 1970-01-01 UTC (int64) for datetimes.
+    per_second : int
+        Units of ``order`` in one second.
+    """
+    kind = timestamps.dtype.kind
+    if kind in "iuf":
+        if kind == "f" and not np.isfinite(timestamps).all():
+            raise ValueError(f"{name} contain NaN or infinite values.")
+        return timestamps, _UNITS_PER_SECOND[time_unit]
+    if kind == "M" or (kind == "O" and pd.api.types.infer_dtype(timestamps) == "datetime"):
+        try:
+            stamps = pd.to_datetime(timestamps, utc=True)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} hold datetimes that cannot be compared: {exc}") from exc
+        if stamps.isna().any():
+            raise ValueError(f"{name} contain missing times (NaT).")
+        return stamps.tz_convert(None).as_unit("ns").to_numpy().view(np.int64), 10**9
+    raise TypeError(
+        f"{name} must be numbers (in time_unit: 's', 'ms', 'us' or 'ns') or datetimes; got "
+        f"dtype {timestamps.dtype}. Parse text times with pandas.to_datetime, or read the log "
+        "with skvaser.datasets.load_click_log, which does."
+    )
 
 _CLICK_ARRAYS = {
     "session_ids": ["array-like"],
@@ -90,9 +158,13 @@ class PreprocessingStep:
 
 
 class _Clicks:
-    """Validated click arrays with sessions and items coded ``0..n-1`` for fast counting."""
+    """Validated click arrays with sessions and items coded ``0..n-1`` for fast counting.
 
-    def __init__(self, session_ids, item_ids, timestamps):
+    ``times`` are the timestamps as given (passed through to the outputs), ``order`` the
+    numbers that order them, ``per_second`` how many units of ``order`` make a second.
+    """
+
+    def __init__(self, session_ids, item_ids, timestamps, time_unit="s"):
         arrays = [np.asarray(a) for a in (session_ids, item_ids, timestamps)]
         shapes = [a.shape for a in arrays]
         if any(len(shape) != 1 for shape in shapes) or len(set(shapes)) != 1:
@@ -101,13 +173,7 @@ class _Clicks:
                 f"got shapes {shapes}."
             )
         self.sessions, self.items, self.times = arrays
-        if self.times.dtype.kind not in "iuf":
-            raise TypeError(
-                f"timestamps must be numbers (seconds); got dtype {self.times.dtype}. "
-                "The loaders of skvaser.datasets convert dates to seconds."
-            )
-        if self.times.dtype.kind == "f" and not np.isfinite(self.times).all():
-            raise ValueError("timestamps contain NaN or infinite values.")
+        self.order, self.per_second = _time_order(self.times, time_unit)
         _, self.first_click, self.session_code = np.unique(
             self.sessions, return_index=True, return_inverse=True
         )
@@ -130,10 +196,10 @@ class _Clicks:
 
     def session_ends(self):
         """Time of the last click of every session, shape (n_sessions,)."""
-        order = np.lexsort((self.times, self.session_code))
+        order = np.lexsort((self.order, self.session_code))
         sorted_codes = self.session_code[order]
         last = np.searchsorted(sorted_codes, np.arange(self.n_sessions), side="right") - 1
-        return self.times[order][last]
+        return self.order[order][last]
 
     def select(self, keep):
         return self.sessions[keep], self.items[keep], self.times[keep]
@@ -177,7 +243,7 @@ def filter_sessions(session_ids, item_ids, timestamps, *, min_session_length=2, 
     session_ids : array-like of shape (n_clicks,)
     item_ids : array-like of shape (n_clicks,)
     timestamps : array-like of shape (n_clicks,)
-        Click times (any numeric unit); passed through.
+        Click times (numbers in any unit, or datetimes); passed through.
     min_session_length : int, default=2
         Fewest clicks a session keeps.
     min_item_support : int, default=5
@@ -220,14 +286,18 @@ def filter_sessions(session_ids, item_ids, timestamps, *, min_session_length=2, 
 
 
 @validate_params(
-    {**_CLICK_ARRAYS, "test_days": [Interval(Real, 0, None, closed="neither")]},
+    {
+        **_CLICK_ARRAYS,
+        "test_days": [Interval(Real, 0, None, closed="neither")],
+        "time_unit": _TIME_UNIT,
+    },
     prefer_skip_nested_validation=True,
 )
-def temporal_split(session_ids, item_ids, timestamps, *, test_days=1):
+def temporal_split(session_ids, item_ids, timestamps, *, test_days=1, time_unit="s"):
     """Split sessions into training and test sets by the time of their last click.
 
     The test sessions are those whose last click falls in the last ``test_days`` days of the
-    log, that is after ``max(timestamps) - test_days * 86400`` seconds; the others are training
+    log, that is after ``max(timestamps)`` minus ``test_days`` days; the others are training
     sessions. YOOCHOOSE's test set is the last day, DIGINETICA's the last 7 days. No session is
     split between the two.
 
@@ -236,9 +306,13 @@ def temporal_split(session_ids, item_ids, timestamps, *, test_days=1):
     session_ids : array-like of shape (n_clicks,)
     item_ids : array-like of shape (n_clicks,)
     timestamps : array-like of shape (n_clicks,)
-        Click times in seconds.
+        Click times: numbers in ``time_unit``, ``datetime64`` values or timezone-aware
+        datetimes.
     test_days : float, default=1
         Length of the test period, in days of 86,400 seconds.
+    time_unit : {"s", "ms", "us", "ns"}, default="s"
+        Unit of numeric ``timestamps``: seconds, milliseconds, microseconds or nanoseconds.
+        Ignored for datetimes.
 
     Returns
     -------
@@ -249,6 +323,13 @@ def temporal_split(session_ids, item_ids, timestamps, *, test_days=1):
     report : list of PreprocessingStep
         The counts of each part.
 
+    Warns
+    -----
+    UserWarning
+        When one side holds less than 1 % of the sessions: most often numeric times read in the
+        wrong ``time_unit`` (milliseconds read as seconds make ``test_days=1`` a test period
+        of 86 seconds).
+
     Examples
     --------
     >>> from skvaser.datasets import temporal_split
@@ -257,13 +338,28 @@ def temporal_split(session_ids, item_ids, timestamps, *, test_days=1):
     >>> train, test, report = temporal_split([1, 1, 2, 2], [5, 6, 5, 7], times)
     >>> train[0], test[0]
     (array([1, 1]), array([2, 2]))
+
+    Milliseconds, or datetimes:
+
+    >>> train, test, report = temporal_split([1, 1, 2, 2], [5, 6, 5, 7],
+    ...                                      [1000 * t for t in times], time_unit="ms")
+    >>> test[0]
+    array([2, 2])
+    >>> import pandas as pd
+    >>> stamps = pd.to_datetime(times, unit="s").tz_localize("Europe/Paris")
+    >>> temporal_split([1, 1, 2, 2], [5, 6, 5, 7], stamps)[1][0]
+    array([2, 2])
     """
-    clicks = _Clicks(session_ids, item_ids, timestamps)
+    clicks = _Clicks(session_ids, item_ids, timestamps, time_unit)
     ends = clicks.session_ends()
-    split_time = clicks.times.max(initial=0) - test_days * _SECONDS_PER_DAY
-    is_test = (ends > split_time)[clicks.session_code]
+    period = test_days * _SECONDS_PER_DAY * clicks.per_second
+    if float(period).is_integer():
+        period = int(period)  # integer times stay exact
+    split_time = clicks.order.max(initial=0) - period
+    is_test_session = ends > split_time
+    is_test = is_test_session[clicks.session_code]
     everything = clicks.counts(np.ones(len(is_test), dtype=bool))
-    when = _format_time(split_time)
+    when = _format_time(split_time / clicks.per_second)
     days = f"{test_days:g} day" + "s" * (test_days != 1)
     report = [
         _step(
@@ -279,7 +375,30 @@ def temporal_split(session_ids, item_ids, timestamps, *, test_days=1):
             clicks.counts(is_test),
         ),
     ]
+    _check_split_sizes(clicks, int(is_test_session.sum()), test_days, time_unit)
     return clicks.select(~is_test), clicks.select(is_test), report
+
+
+def _check_split_sizes(clicks, n_test, test_days, time_unit):
+    """Warn when a side of a temporal split holds less than 1 % of the sessions."""
+    n_train = clicks.n_sessions - n_test
+    if not clicks.n_sessions or min(n_train, n_test) >= _SMALL_SIDE * clicks.n_sessions:
+        return
+    side, n_side = ("test", n_test) if n_test < n_train else ("training", n_train)
+    span = (clicks.order.max() - clicks.order.min()) / clicks.per_second / _SECONDS_PER_DAY
+    if clicks.times.dtype.kind in "iuf":
+        reading = f"with time_unit={time_unit!r}"
+        hint = (
+            "If the timestamps are not in seconds, pass their unit: time_unit='ms' (or 'us', "
+            "'ns'); otherwise choose test_days for the log's span."
+        )
+    else:
+        reading, hint = "", "Choose test_days for the log's span."
+    _warn(
+        f"temporal_split: the {side} set holds {n_side:,} of {clicks.n_sessions:,} sessions "
+        f"(less than 1 %) with test_days={test_days:g}; the log spans {span:,.4g} days "
+        f"{reading}. {hint}".replace("  ", " ")
+    )
 
 
 @validate_params(
@@ -297,7 +416,7 @@ def keep_recent_fraction(session_ids, item_ids, timestamps, *, fraction=1 / 64):
     session_ids : array-like of shape (n_clicks,)
     item_ids : array-like of shape (n_clicks,)
     timestamps : array-like of shape (n_clicks,)
-        Click times (seconds or an order key).
+        Click times (numbers in any unit, an order key, or datetimes).
     fraction : float, default=1/64
         Share of the sessions to keep, in (0, 1].
 
@@ -386,6 +505,7 @@ def drop_unseen_items(known_items, session_ids, item_ids, timestamps, *, min_ses
         "fraction": [Interval(Real, 0, 1, closed="right"), None],
         "min_item_support": [Interval(Integral, 1, None, closed="left")],
         "min_session_length": _MIN_SESSION_LENGTH,
+        "time_unit": _TIME_UNIT,
     },
     prefer_skip_nested_validation=True,
 )
@@ -398,6 +518,7 @@ def preprocess(
     fraction=None,
     min_item_support=5,
     min_session_length=2,
+    time_unit="s",
 ):
     """Prepare a raw click log as the papers do: filter, split by time, clean the test set.
 
@@ -413,7 +534,8 @@ def preprocess(
     session_ids : array-like of shape (n_clicks,)
     item_ids : array-like of shape (n_clicks,)
     timestamps : array-like of shape (n_clicks,)
-        Click times in seconds.
+        Click times: numbers in ``time_unit``, ``datetime64`` values or timezone-aware
+        datetimes.
     test_days : float, default=1
         Length of the test period in days: 1 for YOOCHOOSE, 7 for DIGINETICA.
     fraction : float or None, default=None
@@ -422,6 +544,8 @@ def preprocess(
         Fewest clicks an item keeps.
     min_session_length : int, default=2
         Fewest clicks a session keeps.
+    time_unit : {"s", "ms", "us", "ns"}, default="s"
+        Unit of numeric ``timestamps``; ignored for datetimes.
 
     Returns
     -------
@@ -432,6 +556,12 @@ def preprocess(
             The same for the test clicks.
         report : list of PreprocessingStep
             Every step's counts, in the order they ran.
+
+    Warns
+    -----
+    UserWarning
+        When the temporal split leaves less than 1 % of the sessions on one side: see
+        :func:`temporal_split`.
 
     Examples
     --------
@@ -450,7 +580,7 @@ def preprocess(
         min_session_length=min_session_length,
         min_item_support=min_item_support,
     )
-    train, test, split_report = temporal_split(*clicks, test_days=test_days)
+    train, test, split_report = temporal_split(*clicks, test_days=test_days, time_unit=time_unit)
     *test, unseen_report = drop_unseen_items(train[1], *test, min_session_length=min_session_length)
     report += split_report + unseen_report
     if fraction is not None:

@@ -11,9 +11,9 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._sklearn import Interval
 from ._validation import check_item_ids
 from .metrics import recall_at_k
 

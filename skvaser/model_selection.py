@@ -4,10 +4,10 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.model_selection import BaseCrossValidator
-from sklearn.model_selection._split import GroupsConsumerMixin
 from sklearn.utils import check_random_state, indexable
-from sklearn.utils._param_validation import Interval, validate_parameter_constraints
-from sklearn.utils.validation import _num_samples, check_array
+from sklearn.utils.validation import check_array
+
+from ._sklearn import GroupsConsumerMixin, Interval, _num_samples, validate_parameter_constraints
 
 __all__ = ["SessionSplitter"]
 

@@ -4,10 +4,10 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._ranking import top_k
+from ._sklearn import Interval, StrOptions
 from .base import BaseRecommender
 
 __all__ = ["ItemKNNRecommender", "SessionKNNRecommender"]

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.utils._param_validation import InvalidParameterError
 
+from skvaser._sklearn import InvalidParameterError
 from skvaser.datasets import make_sessions, sessions_to_prefixes
 from skvaser.datasets._synthetic import MAX_LENGTH
 

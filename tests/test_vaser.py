@@ -17,7 +17,6 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
-from sklearn.utils._param_validation import InvalidParameterError
 
 import skvaser.models.neural as neural
 import skvaser.nn.trainer as trainer
@@ -29,6 +28,7 @@ from skvaser import (
     mrr_at_k,
     sessions_to_prefixes,
 )
+from skvaser._sklearn import InvalidParameterError
 from skvaser.datasets import make_sessions
 from skvaser.models.neural import resolve_device
 from skvaser.neighbors import ItemKNNRecommender

@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from sklearn.utils import Bunch
-from sklearn.utils._param_validation import HasMethods, StrOptions, validate_params
 
+from .._sklearn import HasMethods, StrOptions, validate_params
 from ._preprocessing import _TIME_UNIT, _UNITS_PER_SECOND, _warn
 
 __all__ = ["load_click_log", "load_yoochoose_clicks", "load_diginetica_views", "encode_items"]

@@ -25,7 +25,8 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+
+from .._sklearn import Interval, StrOptions, validate_params
 
 __all__ = [
     "PreprocessingStep",

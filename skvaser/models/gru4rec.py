@@ -2,8 +2,7 @@
 
 from numbers import Integral, Real
 
-from sklearn.utils._param_validation import Interval, StrOptions
-
+from .._sklearn import Interval, StrOptions
 from ..nn.gru4rec import GRU4RecNetwork
 from ._docstrings import ATTRIBUTES, TRAINING
 from .neural import NeuralRecommender

@@ -1,7 +1,6 @@
 """NARMRecommender: neural attentive session-based recommendation."""
 
-from sklearn.utils._param_validation import StrOptions
-
+from .._sklearn import StrOptions
 from ..nn.narm import NARMNetwork
 from ._docstrings import ARCHITECTURE, ATTRIBUTES, TRAINING
 from .neural import NeuralRecommender

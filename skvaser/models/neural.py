@@ -6,9 +6,9 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._ranking import SCORE_ITEMS
+from .._sklearn import Interval, StrOptions
 from ..base import BaseRecommender
 from ..nn._torch_compat import cpu_has_bfloat16_dot_products
 from ..nn.batching import PrefixBatches

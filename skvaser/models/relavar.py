@@ -2,8 +2,7 @@
 
 from numbers import Integral, Real
 
-from sklearn.utils._param_validation import Interval
-
+from .._sklearn import Interval
 from ..nn.relavar import ReLaVaRNetwork
 from ._docstrings import ATTRIBUTES, TRAINING
 from .neural import NeuralRecommender

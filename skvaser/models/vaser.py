@@ -2,8 +2,7 @@
 
 from numbers import Integral, Real
 
-from sklearn.utils._param_validation import Interval, StrOptions
-
+from .._sklearn import Interval, StrOptions
 from ..nn.vaser import VASERNetwork
 from ._docstrings import ARCHITECTURE, ATTRIBUTES, TRAINING
 from .neural import NeuralRecommender

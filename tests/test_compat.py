@@ -1,11 +1,14 @@
 """The fallbacks of the private torch calls (skvaser/nn/_torch_compat.py) and the one module
-through which private scikit-learn names come in (skvaser/utils/_sklearn.py)."""
+through which private scikit-learn names come in (skvaser/_sklearn.py)."""
 
+import ast
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
 
+import skvaser
 from skvaser.models.neural import resolve_matmul_precision
 from skvaser.nn import _torch_compat
 from skvaser.nn._torch_compat import cpu_has_bfloat16_dot_products, softmax_in_place
@@ -77,3 +80,36 @@ def test_cross_entropy_is_the_same_with_the_softmax_fallback(monkeypatch):
     for got, want in zip(loss_and_grads(), expected):
         assert torch.equal(got, want)
     assert calls  # the blocked path (and so the fallback) ran
+
+
+def _private_sklearn_imports(path):
+    """``module.name`` of every private scikit-learn name that ``path`` imports."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "sklearn":
+            private_module = any(part.startswith("_") for part in node.module.split("."))
+            found += [
+                f"{node.module}.{alias.name}"
+                for alias in node.names
+                if private_module or alias.name.startswith("_")
+            ]
+        elif isinstance(node, ast.Import):
+            found += [
+                alias.name
+                for alias in node.names
+                if alias.name.split(".")[0] == "sklearn"
+                and any(part.startswith("_") for part in alias.name.split("."))
+            ]
+    return found
+
+
+def test_only_one_module_imports_private_sklearn_names():
+    package = Path(skvaser.__file__).parent
+    shim = package / "_sklearn.py"
+    assert "sklearn.utils._param_validation.Interval" in _private_sklearn_imports(shim)
+    offenders = {
+        str(path.relative_to(package)): names
+        for path in sorted(package.rglob("*.py"))
+        if path != shim and (names := _private_sklearn_imports(path))
+    }
+    assert offenders == {}

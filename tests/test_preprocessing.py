@@ -1,9 +1,11 @@
 """The papers' preprocessing: filters, temporal split, recent fraction, unseen test items."""
 
 import logging
+import warnings
 from collections import Counter, defaultdict
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -124,6 +126,56 @@ def test_temporal_split_days():
     np.testing.assert_array_equal(test[0], [9])
 
 
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_temporal_split_time_units(unit):
+    scale = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[unit]
+    times = np.arange(10) * DAY * scale
+    _, test, report = temporal_split(np.arange(10), np.zeros(10, int), times, time_unit=unit)
+    np.testing.assert_array_equal(test[0], [9])
+    np.testing.assert_array_equal(test[2], times[9:])  # times come back as given
+    assert "1970-01-09 00:00:00 UTC" in report[0].description
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        np.arange(10).astype("datetime64[D]"),
+        pd.Series(pd.to_datetime(np.arange(10), unit="D")).dt.tz_localize("America/New_York"),
+        pd.to_datetime(np.arange(10), unit="D").tz_localize("UTC").astype(object),
+    ],
+    ids=["datetime64", "tz-aware series", "tz-aware objects"],
+)
+def test_temporal_split_datetimes(times):
+    train, test, _ = temporal_split(np.arange(10), np.zeros(10, int), times, test_days=2)
+    np.testing.assert_array_equal(test[0], [8, 9])
+    data = preprocess(
+        np.repeat(np.arange(10), 2),
+        np.zeros(20, int),
+        np.repeat(times, 2),
+        test_days=2,
+        min_item_support=1,
+    )
+    assert len(np.unique(data.test[0])) == 2
+
+
+def test_a_lopsided_split_warns_and_names_time_unit():
+    sessions, items, seconds = make_sessions(500, 100, random_state=0)
+    millis = (seconds * 1000).astype(np.int64)
+    with pytest.warns(
+        UserWarning,
+        match=r"the test set holds 1 of 500 sessions \(less than "
+        r"1 %\).*time_unit='ms'",
+    ) as caught:
+        temporal_split(sessions, items, millis, test_days=1)
+    assert caught[0].filename == __file__  # said at the caller's line
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        temporal_split(sessions, items, millis, test_days=1, time_unit="ms")
+        preprocess(sessions, items, millis, test_days=1, time_unit="ms")
+    with pytest.warns(UserWarning, match="training set holds 0 of 500"):
+        temporal_split(sessions, items, seconds, test_days=10_000)
+
+
 @settings(max_examples=50, deadline=None)
 @given(
     clicks=st.lists(
@@ -135,7 +187,9 @@ def test_temporal_split_partitions_sessions_in_time(clicks, test_days):
     sessions, items, times = (
         np.array(column, dtype=np.int64) for column in zip(*clicks or [(0, 0, 0)])
     )
-    train, test, _ = temporal_split(sessions, items, times, test_days=test_days)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # a side left empty is said: not here
+        train, test, _ = temporal_split(sessions, items, times, test_days=test_days)
     assert sorted(_rows(train) + _rows(test)) == _rows((sessions, items, times))
     assert not _sessions_of(train) & _sessions_of(test)
     if len(train[0]) and len(test[0]):
@@ -204,8 +258,14 @@ def test_preprocess_empty_and_invalid_input():
     assert all(step.n_clicks_before == 0 for step in data.report)
     with pytest.raises(ValueError, match="same length"):
         preprocess([1, 1], [2, 3], [0])
-    with pytest.raises(TypeError, match="timestamps must be numbers"):
+    with pytest.raises(
+        TypeError, match="timestamps must be numbers .* or datetimes.*pandas.to_datetime"
+    ):
         temporal_split([1], [2], ["2014-04-01"])
+    with pytest.raises(ValueError, match="NaT"):
+        temporal_split([1, 1], [2, 3], np.array(["2014-04-01", "NaT"], dtype="datetime64[s]"))
+    with pytest.raises(InvalidParameterError, match="time_unit"):
+        preprocess([1], [2], [0], time_unit="days")
     with pytest.raises(ValueError, match="NaN"):
         filter_sessions([1, 1], [2, 3], [0.0, np.nan])
     with pytest.raises(InvalidParameterError, match="fraction"):

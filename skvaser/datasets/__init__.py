@@ -10,6 +10,7 @@ from ._preprocessing import (
     preprocess,
     temporal_split,
 )
+from ._sessionize import sessionize
 from ._synthetic import make_sessions
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "drop_unseen_items",
     "preprocess",
     "PreprocessingStep",
+    "sessionize",
 ]

@@ -191,9 +191,9 @@ def test_empty_rows_in_fit_are_left_out_with_a_warning(data):
 def test_not_fitted(cls, data):
     X, y, _ = data
     model = tiny(cls)
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="instance is not fitted yet"):
         model.predict(X)
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="instance is not fitted yet"):
         model.score(X, y)
 
 

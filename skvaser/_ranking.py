@@ -6,15 +6,16 @@ size or on how the columns were chunked:
 
 - :func:`top_k` on NumPy arrays (the neighbourhood models), in blocks of at most ``max_cells``
   cells: whole rows when they fit, else column chunks merged into a running top-k;
-- :func:`top_k_scores` on PyTorch tensors (the neural models), which scores a batch of queries
-  against the item weights in item chunks and merges them into a running top-k, so the
-  (n_rows, n_items) score matrix is never built.
+- :func:`rank_items` (and :func:`top_k_scores`, its columns) on PyTorch tensors (the neural
+  models), which scores a batch of queries against the item weights in item chunks and merges
+  them into a running top-k, so the (n_rows, n_items) score matrix is never built; it applies
+  the candidate filters inside each chunk.
 """
 
 import numpy as np
 import torch
 
-__all__ = ["top_k", "top_k_scores", "SCORE_ITEMS"]
+__all__ = ["top_k", "top_k_scores", "rank_items", "SCORE_ITEMS"]
 
 #: Items scored at once by :func:`top_k_scores` (columns of one score chunk).
 SCORE_ITEMS = 2**18
@@ -125,13 +126,21 @@ def _tensor_top_k(scores, k):
 
 
 def top_k_scores(query, weights, k, *, item_chunk=SCORE_ITEMS):
-    """Columns of the ``k`` highest of ``query @ weights.T`` in each row, best first.
+    """Columns of the ``k`` highest of ``query @ weights.T`` in each row, best first: the
+    columns of :func:`rank_items` without filters (LongTensor (n_rows, k))."""
+    return rank_items(query, weights, k, item_chunk=item_chunk)[1]
+
+
+def rank_items(query, weights, k, *, item_chunk=SCORE_ITEMS, allowed=None, exclude=None):
+    """Values and columns of the ``k`` highest of ``query @ weights.T`` in each row, best first.
 
     The scores are computed ``item_chunk`` items at a time and merged into a running top-k
     (ties go to the lower column), so the result equals a top-k over the whole score matrix
     while at most ``len(query) * item_chunk`` scores exist at once. The chunk boundaries depend
     only on ``item_chunk``, never on the batch, so a row's ranking does not depend on the other
-    rows of the batch.
+    rows of the batch. Filtered-out items get the score -inf inside each chunk, so the top-k
+    holds the best candidates; where a row has fewer than ``k`` candidates, its last columns
+    are -1 with value -inf.
 
     Working memory, for float32 scores: about 4 bytes per cell of a ``len(query) *
     min(item_chunk, n_items)`` chunk (the scores), up to 8 bytes where scores tie at the k-th
@@ -145,9 +154,14 @@ def top_k_scores(query, weights, k, *, item_chunk=SCORE_ITEMS):
     weights : Tensor of shape (n_items, dim)
     k : int, 1 <= k <= n_items
     item_chunk : int, default=SCORE_ITEMS
+    allowed : BoolTensor of shape (n_items,), default=None
+        The only columns that may be returned (None: all).
+    exclude : LongTensor of shape (n_rows, n_excluded), default=None
+        Columns each row must not return; -1 entries are ignored.
 
     Returns
     -------
+    values : Tensor of shape (n_rows, k)
     columns : LongTensor of shape (n_rows, k)
         Indices into ``weights``.
     """
@@ -156,6 +170,13 @@ def top_k_scores(query, weights, k, *, item_chunk=SCORE_ITEMS):
     best_values = best_columns = None
     for begin in range(0, n_items, width):
         scores = query @ weights[begin : begin + width].T
+        if allowed is not None:
+            scores.masked_fill_(~allowed[begin : begin + width], -torch.inf)
+        if exclude is not None:
+            local = exclude - begin
+            inside = (exclude >= 0) & (local < scores.shape[1]) & (local >= 0)
+            row = torch.arange(len(scores), device=scores.device)[:, None].expand_as(local)
+            scores[row[inside], local[inside]] = -torch.inf
         values, columns = _tensor_top_k(scores, min(k, scores.shape[1]))
         del scores
         columns += begin
@@ -167,4 +188,6 @@ def top_k_scores(query, weights, k, *, item_chunk=SCORE_ITEMS):
             values, order = values.sort(dim=1, descending=True, stable=True)
             values, columns = values[:, :k], columns.gather(1, order[:, :k])
         best_values, best_columns = values, columns
-    return best_columns
+    if allowed is not None or exclude is not None:
+        best_columns.masked_fill_(best_values == -torch.inf, -1)
+    return best_values, best_columns

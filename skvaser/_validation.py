@@ -1,43 +1,95 @@
-"""Checks of item-id arrays shared by the data contract and the recommenders."""
+"""Checks of item-id arrays shared by the data contract and the recommenders.
+
+Item ids are the user's own, as class labels are a classifier's: non-negative integers, or
+strings, bytes or other values NumPy can sort, held in object arrays. ``padding_value`` marks
+the padding of a prefix and is never an item.
+"""
 
 import numbers
 
 import numpy as np
+from pandas.api.types import infer_dtype
+
+__all__ = ["check_item_ids", "check_padding_value", "is_padding", "id_kind", "NO_PADDING"]
+
+#: ``padding_value`` of arrays that hold no padding (``y``, the clicks of a log).
+NO_PADDING = object()
+
+#: What pandas' ``infer_dtype`` calls the kinds of object-array ids that we accept as they are.
+_OBJECT_KINDS = {"string", "bytes", "integer", "decimal", "date", "datetime", "time"}
 
 
-def check_item_ids(values, *, name, padding_value=None, ndim=1):
-    """Return ``values`` as an int64 array of item ids, or raise naming the problem.
+def is_padding(ids, padding_value):
+    """Boolean mask of the cells of ``ids`` (any shape) that hold ``padding_value``."""
+    if padding_value is NO_PADDING:
+        return np.zeros(ids.shape, dtype=bool)
+    if padding_value is None or ids.dtype.kind == "O":
+        return np.asarray(ids == padding_value, dtype=bool).reshape(ids.shape)
+    if ids.dtype.kind in "iuf" and isinstance(padding_value, numbers.Number):
+        return ids == padding_value
+    return np.zeros(ids.shape, dtype=bool)
 
-    Parameters
-    ----------
-    values : array-like
-        Item ids: integers, or floats holding integral values.
-    name : str
-        How the array is called in error messages (``"X"``, ``"item_ids"``).
-    padding_value : int or None
-        The one negative value allowed (it marks padding), if any.
-    ndim : int
-        Required number of dimensions.
 
-    Returns
-    -------
-    ids : ndarray of int64, with ``ndim`` dimensions
-    """
-    try:
-        array = np.asarray(values)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"{name} could not be read as an array of item ids: {exc}") from exc
-    if array.ndim != ndim:
-        shape = "a 1-D array" if ndim == 1 else "a 2-D array (n_samples, max_len)"
-        raise ValueError(f"{name} must be {shape}; got an array of shape {array.shape}.")
-    kind = array.dtype.kind
-    if kind in "OUSV":
-        raise TypeError(
-            f"{name} must hold integer item ids; got dtype {array.dtype}. Encode string ids "
-            "with skvaser.datasets.encode_items (the loaders do this for you)."
+def id_kind(ids):
+    """The kind of the ids in a checked array: ``"integer"`` for int64 arrays, else the kind
+    pandas infers for its objects (``"string"``, ``"bytes"``, ..., ``"empty"``)."""
+    if ids.dtype.kind == "i":
+        return "integer"
+    return infer_dtype(ids.ravel(), skipna=False)
+
+
+def _mixed_types_error(name, values):
+    seen = {}
+    for value in values:  # only on the error path: a few values suffice to name the types
+        seen.setdefault(type(value).__name__, value)
+        if len(seen) > 1:
+            break
+    examples = " and ".join(f"{value!r} ({kind})" for kind, value in seen.items())
+    return TypeError(
+        f"{name} holds item ids of mixed types, such as {examples}. Item ids must all be of "
+        "one type: convert them, e.g. with .astype(str) on the column they come from."
+    )
+
+
+def _check_objects(array, name, padding_value):
+    """Object ids: returned as they are, or as int64 when they are all integers (and the
+    padding is an integer too)."""
+    padding = is_padding(array, padding_value)
+    integer_padding = padding_value is NO_PADDING or isinstance(padding_value, numbers.Integral)
+    values = array[~padding]
+    kind = infer_dtype(values, skipna=False)
+    if kind in ("empty", "string", "bytes") or kind in _OBJECT_KINDS - {"integer"}:
+        return array
+    if kind == "integer":
+        try:
+            ids = values.astype(np.int64)
+        except OverflowError:
+            return array  # integers beyond int64 stay Python integers
+        if (ids < 0).any():
+            raise ValueError(
+                f"{name} contains negative integers (e.g. {ids[ids < 0][0]}); integer item "
+                "ids must be non-negative."
+            )
+        if not integer_padding:
+            return array  # integers padded with None or "": keep the objects
+        return array.astype(np.int64)
+    if kind in ("floating", "mixed-integer-float") and integer_padding:
+        return _check_numbers(array.astype(np.float64), name, padding_value)
+    missing = np.array([value is None or value != value for value in values], dtype=bool)
+    if missing.any():
+        raise ValueError(
+            f"{name} contains missing values ({values[missing][0]!r}) that are not the "
+            f"padding value; mark padding with padding_value and drop clicks without an item."
         )
-    if kind in "bc" or kind not in "iuf":
-        raise TypeError(f"{name} must hold integer item ids; got dtype {array.dtype}.")
+    if kind == "boolean":
+        raise TypeError(f"{name} must hold item ids; got booleans.")
+    raise _mixed_types_error(name, values)
+
+
+def _check_numbers(array, name, padding_value):
+    """Numeric ids: integers, or floats holding integral values, as int64."""
+    padding_value = None if padding_value is NO_PADDING else padding_value
+    kind = array.dtype.kind
     if kind == "f":
         if not np.isfinite(array).all():
             raise ValueError(f"{name} contains NaN or infinite values; item ids must be integers.")
@@ -51,7 +103,7 @@ def check_item_ids(values, *, name, padding_value=None, ndim=1):
     if kind == "u" and array.size and array.max() > np.iinfo(np.int64).max:
         raise ValueError(
             f"{name} holds unsigned values such as {array.max()} that do not fit in int64; "
-            "item ids must be below 2**63."
+            "pass such ids as Python integers in an object array, or as strings."
         )
     ids = array.astype(np.int64, copy=False)
     negative = ids < 0
@@ -61,18 +113,73 @@ def check_item_ids(values, *, name, padding_value=None, ndim=1):
         allowed = "" if padding_value is None else f" other than padding_value={padding_value}"
         raise ValueError(
             f"{name} contains negative values{allowed} (e.g. {ids[negative].flat[0]}); "
-            "item ids must be non-negative integers."
+            "integer item ids must be non-negative."
         )
     return ids
 
 
-def check_padding_value(padding_value):
-    """Raise unless ``padding_value`` is a negative integer (it must never be an item id)."""
-    if isinstance(padding_value, bool) or not isinstance(padding_value, numbers.Integral):
-        raise TypeError(f"padding_value must be an integer; got {padding_value!r}.")
-    if padding_value >= 0:
-        raise ValueError(
-            "padding_value must be negative so that it can never be an item id; "
-            f"got {padding_value}."
+def check_item_ids(values, *, name, padding_value=NO_PADDING, ndim=1):
+    """Return ``values`` as an array of item ids, or raise naming the problem.
+
+    Parameters
+    ----------
+    values : array-like
+        Item ids: non-negative integers (or floats holding integral values), or strings,
+        bytes or other sortable values of one type.
+    name : str
+        How the array is called in error messages (``"X"``, ``"item_ids"``).
+    padding_value : object, default=NO_PADDING
+        The value that marks padding (allowed among the ids, never one of them); by default
+        the ids hold no padding.
+    ndim : int
+        Required number of dimensions.
+
+    Returns
+    -------
+    ids : ndarray with ``ndim`` dimensions
+        int64 for integer ids; an object array otherwise (strings and bytes included).
+    """
+    try:
+        array = np.asarray(values)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name} could not be read as an array of item ids: {exc}") from exc
+    if array.ndim != ndim:
+        shape = "a 1-D array" if ndim == 1 else "a 2-D array (n_samples, max_len)"
+        raise ValueError(f"{name} must be {shape}; got an array of shape {array.shape}.")
+    kind = array.dtype.kind
+    if kind in "USO":
+        array = array.astype(object)
+        return _check_objects(array, name, padding_value) if array.size else array
+    if kind in "bcmMV" or kind not in "iuf":
+        raise TypeError(
+            f"{name} must hold item ids (integers, strings or bytes); got dtype {array.dtype}."
         )
-    return int(padding_value)
+    if padding_value is not NO_PADDING and not isinstance(padding_value, numbers.Integral):
+        if array.size:
+            raise TypeError(
+                f"{name} holds integer item ids, but padding_value={padding_value!r} is not an "
+                "integer: use a negative integer (the default -1) to pad integer ids."
+            )
+        padding_value = NO_PADDING
+    return _check_numbers(array, name, padding_value)
+
+
+def check_padding_value(padding_value):
+    """Raise unless ``padding_value`` can mark padding: a negative integer, or any hashable
+    value but NaN and booleans (for string ids, e.g. None or ``""``)."""
+    if isinstance(padding_value, bool | np.bool_):
+        raise TypeError(f"padding_value must not be a boolean; got {padding_value!r}.")
+    if isinstance(padding_value, numbers.Integral):
+        if padding_value >= 0:
+            raise ValueError(
+                "padding_value must be negative so that it can never be an item id; "
+                f"got {padding_value}."
+            )
+        return int(padding_value)
+    if isinstance(padding_value, numbers.Real) and padding_value != padding_value:
+        raise ValueError("padding_value must not be NaN (NaN is not equal to itself).")
+    try:
+        hash(padding_value)
+    except TypeError:
+        raise TypeError(f"padding_value must be hashable; got {padding_value!r}.") from None
+    return padding_value

@@ -1,10 +1,12 @@
 """The contract every skvaser recommender follows.
 
 A recommender is fitted on prefix samples ``X`` of shape (n_samples, max_len) -- left-padded item
-ids, newest click last -- and their next clicks ``y``. It learns its item vocabulary ``items_`` and
-ranks all of those items for each prefix.
+ids, newest click last -- and their next clicks ``y``. Item ids are the user's own (integers,
+strings, bytes), as class labels are a classifier's: the recommender learns its vocabulary
+``items_``, ranks all of those items for each prefix and returns their ids.
 """
 
+import sys
 import warnings
 from abc import abstractmethod
 from numbers import Integral
@@ -13,33 +15,60 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._sklearn import Interval
-from ._validation import check_item_ids
+from ._items import UNKNOWN, ItemIndex
+from ._sklearn import Interval, StrOptions
+from ._validation import check_item_ids, check_padding_value, id_kind, is_padding
+from .datasets._prefixes import sessions_to_queries
 from .metrics import recall_at_k
 
-__all__ = ["BaseRecommender"]
+__all__ = ["BaseRecommender", "RANKING_PARAMETERS", "warn_at_caller"]
 
-#: Code of padding and of items unknown to the model in encoded prefixes.
-UNKNOWN = 0
-#: Largest item id + 1 encoded through a dense lookup table (8 bytes an entry: 128 MiB).
-ENCODING_TABLE_SIZE = 2**24
+#: Docstring text of the parameters every recommender shares (defined once).
+RANKING_PARAMETERS = """\
+n_recommendations : int, default=20
+        Columns returned by :meth:`predict`. Where fewer items are candidates (a small
+        catalogue, ``allowed_items``, ``exclude_seen``), the remaining columns hold
+        ``padding_value``.
+    exclude_seen : bool, default=False
+        Keep the items of a prefix out of its recommendations. Off by default: the published
+        protocol (and Recall@20 / MRR@20) counts repeat clicks.
+    handle_unknown : {"warn", "ignore", "error"}, default="warn"
+        Clicks on items not seen in ``fit`` are skipped, with one warning per call
+        (``"warn"``) or silently (``"ignore"``); ``"error"`` raises a ValueError instead.
+    padding_value : int or object, default=-1
+        Value that pads prefixes on the left, never an item: a negative integer for integer
+        item ids, any other value (for example None or ``""``) for string ids."""
+
+_PACKAGES_BEHIND_THE_CALLER = ("skvaser", "sklearn", "joblib")
+
+
+def warn_at_caller(message, category=UserWarning):
+    """Warn at the first frame outside skvaser, scikit-learn and joblib: the user's line."""
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and (
+        frame.f_globals.get("__name__", "").split(".")[0] in _PACKAGES_BEHIND_THE_CALLER
+    ):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level + 1)
 
 
 class BaseRecommender(BaseEstimator):
     """Base class of session-based recommenders.
 
-    Subclasses implement ``_fit(codes, targets)`` and ``_rank(codes, k)`` on encoded data:
-    item ``items_[i]`` has code ``i + 1``; padding and unknown items have code 0.
+    Subclasses implement ``_fit`` through :meth:`_prepare_fit` and :meth:`_rank` on encoded
+    data: item ``items_[i]`` has code ``i + 1``; padding and unknown items have code 0.
     """
 
     _parameter_constraints: dict = {
         "n_recommendations": [Interval(Integral, 1, None, closed="left")],
-        "padding_value": [Interval(Integral, None, -1, closed="right")],
+        "exclude_seen": ["boolean"],
+        "handle_unknown": [StrOptions({"warn", "ignore", "error"})],
+        "padding_value": "no_validation",  # checked in fit: check_padding_value
     }
 
     # ------------------------------------------------------------------ validation
     def _check_X(self, X, *, reset):
-        """Validate prefixes; return them as int64 (n_samples, max_len).
+        """Validate prefixes; return them as item ids (int64 or object) (n_samples, max_len).
 
         ``fit`` needs at least one row; ``predict`` accepts none (it returns no rows). A 1-D or
         3-D ``X``, or prefixes of another width than in ``fit``, raise a ValueError that says so.
@@ -60,16 +89,17 @@ class BaseRecommender(BaseEstimator):
                 raise ValueError(
                     f"X must be a 2-D array (n_samples, max_len) of left-padded prefixes; got "
                     f"an array of shape {tuple(shape)}. Reshape your data: a single prefix is "
-                    "np.reshape(prefix, (1, -1)); build X with skvaser.sessions_to_prefixes."
+                    "np.reshape(prefix, (1, -1)); build X with skvaser.sessions_to_prefixes, "
+                    "or live sessions with the fitted model's make_queries."
                 ) from None
             width = getattr(self, "n_features_in_", None)
             if not reset and width is not None and shape[1] != width:
                 raise ValueError(
                     f"{exc} X holds prefixes of width (max_len) {shape[1]}, but this model was "
                     f"fitted on prefixes of width {width}: build them with "
-                    f"sessions_to_prefixes(..., max_len={width}); to keep the newest {width} "
-                    f"clicks use X[:, -{width}:], and left-pad narrower prefixes with "
-                    f"padding_value={self.padding_value}."
+                    f"sessions_to_prefixes(..., max_len={width}) or make_queries; to keep the "
+                    f"newest {width} clicks use X[:, -{width}:], and left-pad narrower prefixes "
+                    f"with padding_value={self.padding_value!r}."
                 ) from None
             raise
         return check_item_ids(X, name="X", padding_value=self.padding_value, ndim=2)
@@ -90,116 +120,211 @@ class BaseRecommender(BaseEstimator):
             raise ValueError(f"X has {n_samples} rows but y has {len(y)} entries.")
         return y
 
-    def _warn_empty_rows(self, X, when):
-        empty = (X == self.padding_value).all(axis=1)
-        if empty.any():
-            warnings.warn(
-                f"{empty.sum()} of {len(X)} prefixes in X contain no click (all padding); "
-                + (
-                    "they are left out of training."
-                    if when == "fit"
-                    else f"they get the {'encoding' if when == 'encode' else 'recommendations'} "
-                    "of an empty session."
-                ),
-                UserWarning,
-                stacklevel=3,
+    def _check_same_kind(self, X, y):
+        """The ids of X (without padding) and y must be of one kind; padding never an item."""
+        padding = is_padding(X, self.padding_value)
+        kinds = {id_kind(X[~padding]), id_kind(y)} - {"empty"}
+        if len(kinds) > 1:
+            raise TypeError(
+                f"X and y hold item ids of different types ({' and '.join(sorted(kinds))}); "
+                "item ids must all be of one type: convert them, e.g. with .astype(str)."
             )
-        return empty
+        if is_padding(y, self.padding_value).any():
+            raise ValueError(
+                f"padding_value={self.padding_value!r} is also an item id in y: choose a "
+                "padding value that no item has."
+            )
+        return kinds.pop() if kinds else "empty"
 
-    def _warn_unknown_items(self, X, codes):
-        """Warn about clicks on items not seen in ``fit``: ranking skips them."""
-        unknown = (codes == UNKNOWN) & (X != self.padding_value)
-        if unknown.any():
-            rows, clicks = unknown.any(axis=1).sum(), unknown.sum()
-            warnings.warn(
-                f"{rows} of {len(X)} prefixes in X contain items not seen in fit "
-                f"({clicks} click{'s' if clicks > 1 else ''}); "
-                f"{'those clicks are' if clicks > 1 else 'that click is'} skipped.",
-                UserWarning,
-                stacklevel=5,
+    def _handle_unknown(self, X, codes):
+        """Skip clicks on items not seen in ``fit`` as ``handle_unknown`` says."""
+        if self.handle_unknown == "ignore":
+            return
+        unknown = (codes == UNKNOWN) & ~is_padding(X, self.padding_value)
+        if not unknown.any():
+            return
+        rows, clicks = int(unknown.any(axis=1).sum()), int(unknown.sum())
+        example = X[unknown][0]
+        example = example.item() if isinstance(example, np.generic) else example
+        if self.handle_unknown == "error":
+            raise ValueError(
+                f"{rows} of {len(X)} prefixes in X contain items not seen in fit, such as "
+                f"{example!r}; set handle_unknown='warn' or 'ignore' to skip them."
             )
+        warn_at_caller(
+            f"{rows} of {len(X)} prefixes in X contain items not seen in fit ({clicks} "
+            f"click{'s' if clicks > 1 else ''}, such as {example!r}); "
+            f"{'those clicks are' if clicks > 1 else 'that click is'} skipped. Set "
+            "handle_unknown='ignore' to skip them silently."
+        )
 
     # ------------------------------------------------------------------ vocabulary
-    def _learn_items(self, X, y):
-        """Set ``items_`` (sorted known item ids) from the clicks of X and y."""
-        self.items_ = np.unique(np.concatenate([X[X != self.padding_value], y]))
-        self.n_items_ = len(self.items_)
-
-    def _encode(self, ids):
-        """Item ids (any shape) -> codes: ``items_[i]`` -> i + 1; padding and unknown -> 0.
-
-        A dense lookup table (at most ``ENCODING_TABLE_SIZE`` entries, built per call) serves
-        vocabularies of moderate ids; larger ids fall back to binary search.
-        """
-        ids = np.asarray(ids)
-        largest = int(self.items_[-1])
-        if largest < ENCODING_TABLE_SIZE:
-            table = np.zeros(largest + 2, dtype=np.int64)  # last entry: ids outside the table
-            table[self.items_] = np.arange(1, self.n_items_ + 1)
-            return table[np.where((ids >= 0) & (ids <= largest), ids, largest + 1)]
-        position = np.searchsorted(self.items_, ids)
-        inside = position < self.n_items_
-        known = inside & (self.items_[np.minimum(position, self.n_items_ - 1)] == ids)
-        return np.where(known, position + 1, UNKNOWN).astype(np.int64)
-
     def _prepare_fit(self, X, y):
         """Validate parameters and data and learn the vocabulary; return encoded (X, y).
 
         Rows whose prefix holds no click are dropped with a warning.
         """
         self._validate_params()
+        check_padding_value(self.padding_value)
         X = self._check_X(X, reset=True)
         y = self._check_y(y, len(X))
-        empty = self._warn_empty_rows(X, "fit")
+        self._item_kind = self._check_same_kind(X, y)
+        empty = is_padding(X, self.padding_value).all(axis=1)
         if empty.all():
             raise ValueError("Every prefix in X is empty (all padding): there is nothing to learn.")
-        X, y = X[~empty], y[~empty]
-        self._learn_items(X, y)
-        return self._encode(X), self._encode(y)
+        if empty.any():
+            warnings.warn(
+                f"{empty.sum()} of {len(X)} prefixes in X contain no click (all padding); "
+                "they are left out of training.",
+                UserWarning,
+                stacklevel=3,
+            )
+            X, y = X[~empty], y[~empty]
+        clicks = np.concatenate([X[~is_padding(X, self.padding_value)], y])
+        self.items_ = np.unique(clicks)
+        self.n_items_ = len(self.items_)
+        self._item_index = ItemIndex(self.items_)
+        codes, targets = self._encode(X), self._encode(y)
+        next_clicks = np.bincount(targets - 1, minlength=self.n_items_)
+        self._popularity_order = np.argsort(-next_clicks, kind="stable")
+        return codes, targets
+
+    def _encode(self, ids):
+        """Item ids (any shape) -> codes: ``items_[i]`` -> i + 1; padding and unknown -> 0."""
+        if getattr(self, "_item_index", None) is None:  # after unpickling
+            self._item_index = ItemIndex(self.items_)
+        return self._item_index.encode(np.asarray(ids))
 
     # ------------------------------------------------------------------ prediction
     @abstractmethod
-    def _rank(self, codes, k):
-        """Top-``k`` item codes minus one (indices into ``items_``), best first.
+    def _rank(self, codes, k, *, allowed, exclude_seen):
+        """The ``k`` best items of prefixes that hold at least one known click.
 
         codes : int64 (n_samples, max_len), 0 for padding and unknown items.
-        Returns int64 (n_samples, min(k, n_items_)).
+        allowed : bool (n_items,) or None -- the only items that may be recommended.
+        exclude_seen : bool -- keep each prefix's own items out.
+        Returns ``(indices, scores)``: int64 (n_samples, k) indices into ``items_``, best
+        first, -1 where fewer than ``k`` items are candidates; float64 (n_samples, k) scores,
+        -inf at the -1 slots.
         """
 
-    def _codes_to_rank(self, X, when="predict"):
-        """Checked, encoded prefixes of a fitted model, with warnings for empty rows and
-        unknown items: int64 (n_samples, max_len), 0 for padding and unknown items."""
+    def _codes_to_rank(self, X):
+        """Checked, encoded prefixes of a fitted model: int64 (n_samples, max_len), 0 for
+        padding and unknown items (handled as ``handle_unknown`` says)."""
         check_is_fitted(self, "items_")
         X = self._check_X(X, reset=False)
-        self._warn_empty_rows(X, when)
+        padding = is_padding(X, self.padding_value)
+        kind = id_kind(X[~padding])
+        if kind not in ("empty", self._item_kind):
+            raise TypeError(
+                f"X holds {kind} item ids, but this model was fitted on {self._item_kind} ids: "
+                "pass ids of the type seen in fit."
+            )
         codes = self._encode(X)
-        self._warn_unknown_items(X, codes)
+        self._handle_unknown(X, codes)
         return codes
 
-    def _recommend(self, X, k):
-        codes = self._codes_to_rank(X)
-        indices = self._rank(codes, min(k, self.n_items_))
-        ranked = self.items_[indices]
-        if k > self.n_items_:
-            fill = np.full((len(X), k - self.n_items_), self.padding_value, dtype=np.int64)
-            ranked = np.hstack([ranked, fill])
-        return ranked
+    def _allowed(self, allowed_items):
+        """Candidate mask (n_items,) of ``allowed_items`` (ids unknown to the model are not
+        candidates), or None for every item."""
+        if allowed_items is None:
+            return None
+        allowed_items = check_item_ids(
+            np.asarray(list(allowed_items) if isinstance(allowed_items, set) else allowed_items),
+            name="allowed_items",
+        )
+        allowed = np.zeros(self.n_items_ + 1, dtype=bool)
+        allowed[self._encode(allowed_items)] = True
+        return allowed[1:]
 
-    def predict(self, X):
+    def _popular(self, n_rows, k, allowed):
+        """The ``k`` most clicked items (candidates only) for ``n_rows`` prefixes without a
+        known click: indices (-1 past the candidates) and NaN scores."""
+        order = self._popularity_order
+        if allowed is not None:
+            order = order[allowed[order]]
+        indices = np.full(k, -1, dtype=np.int64)
+        indices[: min(k, len(order))] = order[:k]
+        return np.tile(indices, (n_rows, 1)), np.full((n_rows, k), np.nan)
+
+    def _recommend(self, X, k, allowed_items=None):
+        """Item ids (n_samples, k) and scores (n_samples, k) of the ``k`` best items."""
+        codes = self._codes_to_rank(X)
+        allowed = self._allowed(allowed_items)
+        k_items = min(k, self.n_items_)
+        known = codes.any(axis=1)
+        if known.all():
+            indices, scores = self._rank(
+                codes, k_items, allowed=allowed, exclude_seen=self.exclude_seen
+            )
+        else:
+            indices = np.empty((len(codes), k_items), dtype=np.int64)
+            scores = np.empty((len(codes), k_items))
+            indices[~known], scores[~known] = self._popular((~known).sum(), k_items, allowed)
+            if known.any():
+                indices[known], scores[known] = self._rank(
+                    codes[known], k_items, allowed=allowed, exclude_seen=self.exclude_seen
+                )
+        if k > k_items:
+            indices = np.pad(indices, ((0, 0), (0, k - k_items)), constant_values=-1)
+            scores = np.pad(scores, ((0, 0), (0, k - k_items)), constant_values=-np.inf)
+        items = self.items_[np.maximum(indices, 0)]
+        padded = indices < 0
+        if padded.any():
+            if items.dtype.kind != "O" and not isinstance(self.padding_value, Integral):
+                items = items.astype(object)
+            items[padded] = self.padding_value
+        return items, scores
+
+    def predict(self, X, *, allowed_items=None, return_scores=False):
         """Recommend items for each prefix.
+
+        A prefix with no known click (empty, or only items unseen in ``fit``) gets the items
+        clicked most often in the training data.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, max_len)
-            Left-padded prefixes of item ids, newest click last.
+            Left-padded prefixes of item ids, newest click last (see :meth:`make_queries` for
+            live sessions).
+        allowed_items : array-like of item ids, default=None
+            The only items that may be recommended (in stock, in a category), applied inside
+            the ranking so that ``n_recommendations`` items still come back where enough are
+            allowed. None allows every item.
+        return_scores : bool, default=False
+            Also return the score of each recommendation.
 
         Returns
         -------
-        recommendations : ndarray of int64, shape (n_samples, n_recommendations)
-            Item ids from ``items_``, best first. Where the catalogue holds fewer than
-            ``n_recommendations`` items the remaining columns hold ``padding_value``.
+        recommendations : ndarray of shape (n_samples, n_recommendations)
+            Item ids from ``items_``, best first. Where fewer items are candidates the
+            remaining columns hold ``padding_value``.
+        scores : ndarray of float64, shape (n_samples, n_recommendations)
+            Only with ``return_scores=True``: the model's score of each recommended item (see
+            the model's Notes), non-increasing along a row, ties broken as in the ranking;
+            NaN for the rows answered by popularity, -inf at the padding columns.
         """
-        return self._recommend(X, self.n_recommendations)
+        items, scores = self._recommend(X, self.n_recommendations, allowed_items)
+        return (items, scores) if return_scores else items
+
+    def make_queries(self, sessions):
+        """Query rows of the fitted width for live sessions, to pass to :meth:`predict`.
+
+        Parameters
+        ----------
+        sessions : sequence of sequences of item ids
+            The clicks of each live session so far, oldest first; any length, 0 included.
+
+        Returns
+        -------
+        X : ndarray of shape (n_sessions, n_features_in_)
+            Each whole session as the query, left-padded with ``padding_value``, newest click
+            in the last column; longer sessions keep their newest clicks.
+        """
+        check_is_fitted(self, "items_")
+        return sessions_to_queries(
+            sessions, max_len=self.n_features_in_, padding_value=self.padding_value
+        )
 
     def score(self, X, y):
         """Recall@20 of the recommendations for X against the next items y.
@@ -215,13 +340,37 @@ class BaseRecommender(BaseEstimator):
         -------
         recall : float
         """
-        recommendations = self._recommend(X, 20)
+        recommendations, _ = self._recommend(X, 20)
         return recall_at_k(self._check_y(y, len(recommendations)), recommendations, k=20)
+
+    # ------------------------------------------------------------------ persistence
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        state.pop("_item_index", None)  # rebuilt on first use
+        from . import __version__
+
+        state["_skvaser_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        from . import __version__
+        from .persistence import InconsistentVersionWarning  # persistence imports this module
+
+        state = dict(state)
+        original = state.pop("_skvaser_version", "unknown")
+        if original != __version__:
+            warnings.warn(
+                InconsistentVersionWarning(type(self).__name__, original, __version__),
+                stacklevel=2,
+            )
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         tags.target_tags.positive_only = True
         tags.input_tags.categorical = True
+        tags.input_tags.string = True
         tags.input_tags.allow_nan = False
         return tags
+

@@ -8,7 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._ranking import top_k
 from ._sklearn import Interval, StrOptions
-from .base import BaseRecommender
+from .base import RANKING_PARAMETERS, BaseRecommender
 
 __all__ = ["ItemKNNRecommender", "SessionKNNRecommender"]
 
@@ -22,7 +22,7 @@ _MAX_BACK = 500
 
 
 class ItemKNNRecommender(BaseRecommender):
-    """Item-to-item nearest neighbours of session co-occurrence (the Item-KNN baseline).
+    __doc__ = f"""Item-to-item nearest neighbours of session co-occurrence (the Item-KNN baseline).
 
     Two items are similar when they are clicked in the same sessions. Each item keeps its
     ``n_neighbors`` most similar items; a prefix is scored with the similarity row of its last
@@ -42,14 +42,11 @@ class ItemKNNRecommender(BaseRecommender):
     use_all_clicks : bool, default=False
         Score from every click of the prefix, newer clicks weighted more (see ``decay``),
         instead of from the last click only.
-    decay : {"harmonic", "linear", "none"}, default="harmonic"
+    decay : {{"harmonic", "linear", "none"}}, default="harmonic"
         Weight of a click ``p`` positions before the newest one (``p = 0`` for the newest) of a
         prefix of ``n`` clicks, used when ``use_all_clicks=True``: ``"harmonic"`` ``1 / (p + 1)``,
         ``"linear"`` ``(n - p) / n``, ``"none"`` 1.
-    n_recommendations : int, default=20
-        Number of items returned per prefix by :meth:`predict`.
-    padding_value : int, default=-1
-        The negative value that left-pads prefixes in ``X``.
+    {RANKING_PARAMETERS}
 
     Attributes
     ----------
@@ -80,8 +77,8 @@ class ItemKNNRecommender(BaseRecommender):
     contain item ``i``, λ = ``shrinkage`` and α = ``alpha``, the similarity of a candidate ``j`` to
     a clicked item ``i`` is
 
-    .. math:: \\mathrm{sim}(i, j) = \\frac{c_{ij}}{(s_i + \\lambda)^{\\alpha}
-              (s_j + \\lambda)^{1 - \\alpha}},  \\qquad \\mathrm{sim}(i, i) = 0,
+    .. math:: \\mathrm{{sim}}(i, j) = \\frac{{c_{{ij}}}}{{(s_i + \\lambda)^{{\\alpha}}
+              (s_j + \\lambda)^{{1 - \\alpha}}}},  \\qquad \\mathrm{{sim}}(i, i) = 0,
 
     the item-to-item kNN of Sarwar et al. [1]_ in the session form of Hidasi et al. [2]_, the
     "Item-KNN" row of the NARM, STAMP, SR-GNN and VASER tables. Co-occurrence is counted with one
@@ -159,6 +156,8 @@ class ItemKNNRecommender(BaseRecommender):
         use_all_clicks=False,
         decay="harmonic",
         n_recommendations=20,
+        exclude_seen=False,
+        handle_unknown="warn",
         padding_value=-1,
     ):
         self.n_neighbors = n_neighbors
@@ -167,6 +166,8 @@ class ItemKNNRecommender(BaseRecommender):
         self.use_all_clicks = use_all_clicks
         self.decay = decay
         self.n_recommendations = n_recommendations
+        self.exclude_seen = exclude_seen
+        self.handle_unknown = handle_unknown
         self.padding_value = padding_value
 
     # ------------------------------------------------------------------ fit
@@ -195,6 +196,7 @@ class ItemKNNRecommender(BaseRecommender):
         self._similarity = self._neighbours(sessions, support[order])
         self._order = order
         self._rank_of = rank
+        self._popularity_order = order  # cold start: the items of the most sessions
         self.item_popularity_ = support
         self.n_sessions_ = sessions.shape[0]
         return self
@@ -244,7 +246,7 @@ class ItemKNNRecommender(BaseRecommender):
             (weight, (row, self._rank_of[column])), shape=(n_samples, self.n_items_)
         )
 
-    def _rank(self, codes, k):
+    def _rank(self, codes, k, *, allowed, exclude_seen):
         weights = self._click_weights(codes)
         neighbours = np.diff(self._similarity.indptr)
         bound = np.bincount(
@@ -252,15 +254,14 @@ class ItemKNNRecommender(BaseRecommender):
             weights=neighbours[weights.indices],
             minlength=len(codes),
         )
-        out = np.empty((len(codes), k), dtype=np.int64)
+        ranking = _FilteredRanking(self, codes, k, allowed, exclude_seen)
         for begin, end in _row_blocks(bound, _MAX_ENTRIES):
-            scores = sp.csr_array(weights[begin:end] @ self._similarity)
-            out[begin:end] = _rank_with_popularity(scores, k)
-        return self._order[out]
+            ranking.rank_block(begin, end, sp.csr_array(weights[begin:end] @ self._similarity))
+        return ranking.result()
 
 
 class SessionKNNRecommender(BaseRecommender):
-    """Session-based nearest neighbours with position decay (V-SKNN of Ludewig and Jannach).
+    __doc__ = f"""Session-based nearest neighbours with position decay (V-SKNN of Ludewig and Jannach).
 
     The training sessions most similar to the current prefix vote for their items. The prefix
     is a real-valued vector over the items whose newest click weighs 1 and older clicks less
@@ -282,16 +283,16 @@ class SessionKNNRecommender(BaseRecommender):
         Only the ``sample_size`` most recent training sessions that share at least one item
         with the prefix are candidate neighbours; None considers all of them (the cost of a
         prefix then grows with the popularity of its items).
-    decay : {"harmonic", "linear", "none"}, default="harmonic"
+    decay : {{"harmonic", "linear", "none"}}, default="harmonic"
         Weight of the click ``p`` positions before the newest one (``p = 0`` for the newest) of
         a prefix of ``n`` clicks: ``"harmonic"`` ``1 / (p + 1)``, ``"linear"`` ``(n - p) / n``
         (the paper's V-SKNN), ``"none"`` 1 (the plain session-kNN on the dot product). An item
         clicked several times takes the weight of its newest click.
-    similarity : {"dot", "cosine"}, default="dot"
+    similarity : {{"dot", "cosine"}}, default="dot"
         ``"dot"``: the dot product of the weighted prefix and the binary session, as in the
         paper; ``"cosine"`` divides it by the norms of both vectors, which favours short
         sessions.
-    match_decay : {"harmonic", "none"}, default="harmonic"
+    match_decay : {{"harmonic", "none"}}, default="harmonic"
         Discount of a neighbour's vote by the newest prefix click it shares: ``"harmonic"``
         divides it by ``p + 1``, ``p`` the position of that click as in ``decay`` (the
         ``weighting_score`` of the session-rec implementation [3]_); ``"none"`` does not.
@@ -299,10 +300,7 @@ class SessionKNNRecommender(BaseRecommender):
         Strength λ of an inverse-document-frequency boost: the score of item ``j`` is
         multiplied by ``1 + λ log(n_sessions / s_j)``, ``s_j`` its number of training
         sessions. 0 disables it.
-    n_recommendations : int, default=20
-        Number of items returned per prefix by :meth:`predict`.
-    padding_value : int, default=-1
-        The negative value that left-pads prefixes in ``X``.
+    {RANKING_PARAMETERS}
 
     Attributes
     ----------
@@ -334,8 +332,8 @@ class SessionKNNRecommender(BaseRecommender):
     that session ``s`` contains and ``m(p) = 1 / (p + 1)`` (``match_decay="harmonic"``, else
     1), the score of item ``j`` is
 
-    .. math:: \\mathrm{score}(j) = \\Bigl(1 + \\lambda \\log \\frac{n}{s_j}\\Bigr)
-              \\sum_{s \\in N} m(p_s) \\, \\mathrm{sim}(s) \\, b_{sj},
+    .. math:: \\mathrm{{score}}(j) = \\Bigl(1 + \\lambda \\log \\frac{{n}}{{s_j}}\\Bigr)
+              \\sum_{{s \\in N}} m(p_s) \\, \\mathrm{{sim}}(s) \\, b_{{sj}},
 
     the V-SKNN of Ludewig and Jannach [1]_ (the session-kNN of Jannach and Ludewig [2]_ with
     ``decay="none"``), with the two extensions of the session-rec framework [3]_. Items of the
@@ -435,6 +433,8 @@ class SessionKNNRecommender(BaseRecommender):
         match_decay="harmonic",
         idf_weighting=1.0,
         n_recommendations=20,
+        exclude_seen=False,
+        handle_unknown="warn",
         padding_value=-1,
     ):
         self.n_neighbors = n_neighbors
@@ -444,6 +444,8 @@ class SessionKNNRecommender(BaseRecommender):
         self.match_decay = match_decay
         self.idf_weighting = idf_weighting
         self.n_recommendations = n_recommendations
+        self.exclude_seen = exclude_seen
+        self.handle_unknown = handle_unknown
         self.padding_value = padding_value
 
     # ------------------------------------------------------------------ fit
@@ -484,6 +486,7 @@ class SessionKNNRecommender(BaseRecommender):
         self._item_weight = 1.0 + self.idf_weighting * idf if self.idf_weighting else None
         self._order = order
         self._rank_of = rank
+        self._popularity_order = order  # cold start: the items of the most sessions
         self.item_popularity_ = support
         self.n_sessions_ = n_sessions
         return self
@@ -575,7 +578,7 @@ class SessionKNNRecommender(BaseRecommender):
         )
         return sp.csr_array((votes[entry], (row, column)), shape=similarities.shape)
 
-    def _rank(self, codes, k):
+    def _rank(self, codes, k, *, allowed, exclude_seen):
         weights, recency = self._prefix_weights(codes)
         reach = np.diff(self._sessions_by_item.indptr)  # candidate sessions of each item
         candidates = np.bincount(
@@ -587,14 +590,14 @@ class SessionKNNRecommender(BaseRecommender):
         longest = int(np.diff(self._sessions.indptr).max(initial=0))
         scored = np.minimum(np.minimum(candidates, self.n_neighbors) * longest, self.n_items_)
         bound = np.maximum(candidates, scored)
-        out = np.empty((len(codes), k), dtype=np.int64)
+        ranking = _FilteredRanking(self, codes, k, allowed, exclude_seen)
         for begin, end in _row_blocks(bound, _MAX_ENTRIES):
             neighbours = self._neighbours(weights[begin:end], recency[begin:end])
             scores = sp.csr_array(neighbours @ self._sessions)
             if self._item_weight is not None:
                 scores.data *= self._item_weight[scores.indices]
-            out[begin:end] = _rank_with_popularity(scores, k)
-        return self._order[out]
+            ranking.rank_block(begin, end, scores)
+        return ranking.result()
 
 
 # ---------------------------------------------------------------------- shared by both models
@@ -707,24 +710,74 @@ def _first_per_row(matrix, n):
     return sp.csr_array((matrix.data[keep], matrix.indices[keep], indptr), shape=matrix.shape)
 
 
-def _rank_with_popularity(scores, k):
-    """Top-k internal columns of sparse non-negative score rows; unscored columns in column order.
+class _FilteredRanking:
+    """The top-k of sparse score rows, block by block, with the candidate filters.
 
-    Columns are in order of popularity, so breaking ties towards the lower column breaks them
-    towards the more popular item, for scored and unscored items alike.
+    Scores live in internal columns (popularity order). A row's best scored candidates come
+    first; unscored candidates follow in order of popularity (score 0), so every candidate is
+    ranked and ties go to the more popular item. Columns outside ``allowed`` and, with
+    ``exclude_seen``, the row's own items are never returned; where fewer than ``k`` items are
+    candidates, the last indices are -1 with score -inf.
     """
-    scores.eliminate_zeros()
-    scores.sort_indices()
-    n_rows = scores.shape[0]
-    best, _, valid = _sparse_top_k(scores, k)
-    present = np.zeros((n_rows, k), dtype=bool)  # which of the k most popular columns scored
-    row = np.repeat(np.arange(n_rows), np.diff(scores.indptr))
-    low = scores.indices < k
-    present[row[low], scores.indices[low]] = True
-    candidates = np.hstack([best, np.broadcast_to(np.arange(k), (n_rows, k))])
-    invalid = np.hstack([~valid, present])
-    pick = np.argsort(invalid, axis=1, kind="stable")[:, :k]
-    return np.take_along_axis(candidates, pick, axis=1)
+
+    def __init__(self, model, codes, k, allowed, exclude_seen):
+        self.model, self.k = model, k
+        n_items = model.n_items_
+        self.allowed = None if allowed is None else allowed[model._order]  # internal order
+        # unscored candidates in popularity order: enough to fill k slots past the seen items
+        fill = np.arange(n_items) if self.allowed is None else np.flatnonzero(self.allowed)
+        self.seen = None
+        if exclude_seen:
+            self.seen = np.where(codes > 0, model._rank_of[np.maximum(codes, 1) - 1], -1)
+        self.fill = fill[: k + (codes.shape[1] if exclude_seen else 0)]
+        self.fill_slot = np.full(n_items, -1, dtype=np.int64)
+        self.fill_slot[self.fill] = np.arange(len(self.fill))
+        self.indices = np.empty((len(codes), k), dtype=np.int64)
+        self.scores = np.empty((len(codes), k))
+
+    def _drop_filtered(self, scores, seen):
+        if self.allowed is not None:
+            scores.data[~self.allowed[scores.indices]] = 0.0
+        if seen is not None:
+            row, slot = np.nonzero(seen >= 0)
+            mask = sp.csr_array(
+                (np.ones(len(row)), (row, seen[row, slot])), shape=scores.shape
+            )
+            mask.sum_duplicates()
+            mask.data[:] = 1.0  # an item clicked twice is dropped once
+            scores = sp.csr_array(scores - scores.multiply(mask))
+        scores.eliminate_zeros()
+        scores.sort_indices()
+        return scores
+
+    def rank_block(self, begin, end, scores):
+        """Rank the rows ``begin:end`` from their sparse (rows, n_items) internal scores."""
+        seen = None if self.seen is None else self.seen[begin:end]
+        scores = self._drop_filtered(scores, seen)
+        k, n_rows, n_fill = self.k, end - begin, len(self.fill)
+        best, best_values, valid = _sparse_top_k(scores, k)
+        taken = np.zeros((n_rows, n_fill), dtype=bool)  # fill items scored or seen
+        row = np.repeat(np.arange(n_rows), np.diff(scores.indptr))
+        slot = self.fill_slot[scores.indices]
+        taken[row[slot >= 0], slot[slot >= 0]] = True
+        if seen is not None:
+            row, position = np.nonzero(seen >= 0)
+            slot = self.fill_slot[seen[row, position]]
+            taken[row[slot >= 0], slot[slot >= 0]] = True
+        columns = np.hstack([best, np.broadcast_to(self.fill, (n_rows, n_fill))])
+        values = np.hstack([best_values, np.zeros((n_rows, n_fill))])
+        invalid = np.hstack([~valid, taken])
+        pick = np.argsort(invalid, axis=1, kind="stable")[:, :k]
+        missing = np.take_along_axis(invalid, pick, axis=1)
+        indices = self.model._order[np.take_along_axis(columns, pick, axis=1)]
+        self.indices[begin:end] = np.where(missing, -1, indices)
+        self.scores[begin:end] = np.where(
+            missing, -np.inf, np.take_along_axis(values, pick, axis=1)
+        )
+
+    def result(self):
+        """``(indices, scores)``: indices into ``items_`` and scores, (n_rows, k) each."""
+        return self.indices, self.scores
 
 
 def _sparse_top_k(matrix, k):

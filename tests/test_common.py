@@ -138,19 +138,20 @@ def check_negative_ids(estimator):
 
 
 def check_all_padding_rows(estimator):
-    """Rows without a click warn; fit leaves them out, predict gives them the empty session."""
+    """Rows without a click: fit leaves them out with a warning; predict (a new visitor, no
+    warning) gives them the most clicked items."""
     X, y = data()
     empty = np.full((3, MAX_LEN), -1)
     with pytest.warns(UserWarning, match=r"3 of \d+ prefixes in X contain no click .*left out"):
         with_empty = clone(estimator).fit(np.vstack([empty, X]), np.r_[[1, 2, 3], y])
     np.testing.assert_array_equal(with_empty.predict(X), fitted(estimator).predict(X))
-    with pytest.warns(UserWarning, match="2 of 2 prefixes .* no click .*empty session"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         ranked = with_empty.predict(empty[:2])
     np.testing.assert_array_equal(ranked[0], ranked[1])
     assert np.isin(ranked, with_empty.items_).all()
-    with pytest.warns(UserWarning, match="no click"):
-        with pytest.raises(ValueError, match="Every prefix in X is empty"):
-            clone(estimator).fit(empty, [1, 2, 3])
+    with pytest.raises(ValueError, match="Every prefix in X is empty"):
+        clone(estimator).fit(empty, [1, 2, 3])
 
 
 def check_prefix_width(estimator):
@@ -190,13 +191,25 @@ def check_unknown_items(estimator):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ranked = model.predict(rows)
-    assert "4 of 6 prefixes in X contain items not seen in fit (6 clicks); those clicks are " \
-        "skipped." in [str(warning.message) for warning in caught]
+    assert [str(warning.message) for warning in caught] == [
+        f"4 of 6 prefixes in X contain items not seen in fit (6 clicks, such as {UNKNOWN}); "
+        "those clicks are skipped. Set handle_unknown='ignore' to skip them silently."
+    ]
+    assert caught[0].filename == __file__  # the caller's line, not skvaser's
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model.predict(rows[1:2])
-    assert "1 of 1 prefixes in X contain items not seen in fit (1 click); that click is " \
-        "skipped." in [str(warning.message) for warning in caught]
+    assert [str(warning.message) for warning in caught] == [
+        f"1 of 1 prefixes in X contain items not seen in fit (1 click, such as {UNKNOWN}); "
+        "that click is skipped. Set handle_unknown='ignore' to skip them silently."
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ignored = model.set_params(handle_unknown="ignore").predict(rows)
+    np.testing.assert_array_equal(ignored, ranked)
+    with pytest.raises(ValueError, match=rf"4 of 6 prefixes .* such as {UNKNOWN}.*'ignore'"):
+        model.set_params(handle_unknown="error").predict(rows)
+    model.set_params(handle_unknown="warn")
     assert np.isin(ranked, known).all()
     for row in (1, 2):
         np.testing.assert_array_equal(ranked[row], ranked[0])
@@ -205,7 +218,7 @@ def check_unknown_items(estimator):
     # unknown targets count as misses: Recall@20 with them replaced equals the known hits
     replaced = np.arange(len(y)) % 3 == 0
     y_unknown = np.where(replaced, UNKNOWN, y)
-    hits = (model._recommend(X, 20) == y[:, None]).any(axis=1)
+    hits = (model._recommend(X, 20)[0] == y[:, None]).any(axis=1)
     assert model.score(X, y_unknown) == pytest.approx(np.mean(hits & ~replaced))
     assert model.score(X, np.full(len(y), HUGE_UNKNOWN)) == 0.0
 
@@ -215,7 +228,7 @@ def check_single_item(estimator):
     X = np.array([padded([7]), padded([7, 7]), padded([7, 7, 7])])
     model = clone(estimator).set_params(n_recommendations=4).fit(X, [7, 7, 7])
     np.testing.assert_array_equal(model.items_, [7])
-    with pytest.warns(UserWarning, match="no click"):
+    with pytest.warns(UserWarning, match="1 of 3 prefixes in X contain items not seen"):
         ranked = model.predict(np.array([padded([7]), padded([]), padded([UNKNOWN])]))
     np.testing.assert_array_equal(ranked, [[7, -1, -1, -1]] * 3)
     assert model.score(X, [7, 7, 8]) == pytest.approx(2 / 3)
@@ -264,20 +277,47 @@ def check_not_fitted(estimator):
 
 
 def check_string_ids(estimator):
-    """String or object ids raise a TypeError that names the encoder."""
+    """String, bytes and object ids are ids like integers (as a classifier's string labels):
+    the same model, the same recommendations; ids of mixed types raise naming both."""
     X, y = data()
-    encoder = r"skvaser\.datasets\.encode_items"
-    with pytest.raises(TypeError, match=r"X must hold integer item ids; got dtype <U.*" + encoder):
-        clone(estimator).fit(X.astype(str), y)
-    with pytest.raises(TypeError, match=r"y must hold integer item ids; got dtype <U.*" + encoder):
+
+    def as_strings(ids, kind=str):  # order-preserving, so the codes and the model are the same
+        return np.array([None if i < 0 else kind(f"sku-{i:04d}") for i in ids.ravel()],
+                        dtype=object).reshape(ids.shape)
+
+    reference = fitted(estimator)
+    for kind in (str, lambda text: text.encode()):
+        model = clone(estimator).set_params(padding_value=None)
+        model.fit(as_strings(X, kind), as_strings(y, kind))
+        np.testing.assert_array_equal(model.items_, as_strings(reference.items_, kind))
+        ranked, scores = model.predict(as_strings(X, kind), return_scores=True)
+        assert ranked.dtype == object
+        np.testing.assert_array_equal(ranked, as_strings(reference.predict(X), kind))
+        np.testing.assert_allclose(scores, reference.predict(X, return_scores=True)[1])
+        assert model.score(as_strings(X, kind), as_strings(y, kind)) == reference.score(X, y)
+    # NumPy string arrays, padded with -1 (the default)
+    text = np.where(X < 0, "-1", X.astype(str))
+    model = clone(estimator).fit(np.where(X < 0, -1, text.astype(object)), y.astype(str))
+    assert set(model.items_) == set(y.astype(str)) | set(text[X >= 0])
+    with pytest.raises(TypeError, match=r"X and y hold item ids of different types "
+                       r"\(integer and string\).*astype\(str\)"):
         clone(estimator).fit(X, np.array([f"item{i}" for i in y]))
-    with pytest.raises(TypeError, match="got dtype object.*" + encoder):
-        clone(estimator).fit(X.astype(object), y)
+    mixed = X.astype(object)
+    mixed[0, -1] = "a"
+    with pytest.raises(TypeError, match=r"X holds item ids of mixed types, such as 'a' \(str\) "
+                       r"and \d+ \(int\)"):
+        clone(estimator).fit(mixed, y)
     with pytest.raises(TypeError, match="got dtype bool"):
         clone(estimator).fit(X > 3, y)
-    with pytest.raises(TypeError, match=encoder):
+    with pytest.raises(TypeError, match=r"X holds string item ids, but this model was fitted "
+                       r"on integer ids"):
         fitted(estimator).predict(X.astype(str))
-    assert hasattr(skvaser.datasets, "encode_items")  # the encoder the message names exists
+    target = as_strings(y)[0]
+    clashing = np.where(X < 0, target, as_strings(X))
+    with pytest.raises(ValueError, match=rf"padding_value='{target}' is also an item id in y"):
+        clone(estimator).set_params(padding_value=target).fit(clashing, as_strings(y))
+    with pytest.raises(TypeError, match=r"padding_value=None is not an integer"):
+        clone(estimator).set_params(padding_value=None).fit(X, y)
 
 
 def check_more_recommendations_than_items(estimator):
@@ -307,7 +347,7 @@ def check_predictions(estimator):
     assert (ordered[:, 1:] != ordered[:, :-1]).all()
     np.testing.assert_array_equal(model.items_, np.unique(np.r_[X[X >= 0], y]))
     assert model.n_features_in_ == MAX_LEN
-    assert model.score(X, y) == pytest.approx(recall_at_k(y, model._recommend(X, 20), k=20))
+    assert model.score(X, y) == pytest.approx(recall_at_k(y, model.predict(X)[:, :20], k=20))
     # list input is accepted like arrays
     np.testing.assert_array_equal(model.predict(X[:5].tolist()), ranked[:5])
 

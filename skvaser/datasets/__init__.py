@@ -1,7 +1,7 @@
 """Session data: the prefix contract, a synthetic generator, loaders and preprocessing."""
 
 from ._loaders import encode_items, load_click_log, load_diginetica_views, load_yoochoose_clicks
-from ._prefixes import prefixes_to_sessions, sessions_to_prefixes
+from ._prefixes import prefixes_to_sessions, sessions_to_prefixes, sessions_to_queries
 from ._preprocessing import (
     PreprocessingStep,
     drop_unseen_items,
@@ -15,6 +15,7 @@ from ._synthetic import make_sessions
 
 __all__ = [
     "sessions_to_prefixes",
+    "sessions_to_queries",
     "prefixes_to_sessions",
     "make_sessions",
     "load_click_log",

@@ -4,9 +4,9 @@ import numbers
 
 import numpy as np
 
-from .._validation import check_item_ids, check_padding_value
+from .._validation import check_item_ids, check_padding_value, is_padding
 
-__all__ = ["sessions_to_prefixes", "prefixes_to_sessions"]
+__all__ = ["sessions_to_prefixes", "sessions_to_queries", "prefixes_to_sessions"]
 
 
 def _check_timestamps(timestamps, n_clicks):
@@ -41,21 +41,24 @@ def sessions_to_prefixes(session_ids, item_ids, timestamps=None, *, max_len=30, 
     session_ids : array-like of shape (n_clicks,)
         Session of each click (any hashable, sortable values).
     item_ids : array-like of shape (n_clicks,)
-        Clicked item, non-negative integers.
+        Clicked item: non-negative integers, or strings, bytes or other sortable ids of one
+        type (kept as they are, as a classifier keeps its string labels).
     timestamps : array-like of shape (n_clicks,), default=None
         Time of each click (numbers or ``datetime64``). Clicks are ordered by time within their
         session (stable for ties). ``None`` keeps the input order.
     max_len : int, default=30
         Width of a prefix; longer prefixes keep their newest ``max_len`` clicks.
-    padding_value : int, default=-1
-        Negative value that left-pads short prefixes.
+    padding_value : int or object, default=-1
+        Value that left-pads short prefixes, never an item: a negative integer for integer
+        ids; for string ids any other value (-1, None or ``""``).
 
     Returns
     -------
-    X : ndarray of int64, shape (n_samples, max_len)
-        Prefixes, left-padded, newest click in ``X[:, -1]``.
-    y : ndarray of int64, shape (n_samples,)
-        The click that followed each prefix.
+    X : ndarray of shape (n_samples, max_len)
+        Prefixes, left-padded, newest click in ``X[:, -1]``: int64 for integer ids, object
+        otherwise.
+    y : ndarray of shape (n_samples,)
+        The click that followed each prefix (int64 or object, as ``X``).
     groups : ndarray of shape (n_samples,)
         The session of each row. Rows are in time order of their target (input order of the
         targets when ``timestamps`` is None).
@@ -77,6 +80,11 @@ def sessions_to_prefixes(session_ids, item_ids, timestamps=None, *, max_len=30, 
         raise ValueError(f"max_len must be a positive integer; got {max_len!r}.")
     padding_value = check_padding_value(padding_value)
     items = check_item_ids(item_ids, name="item_ids")
+    if is_padding(items, padding_value).any():
+        raise ValueError(
+            f"padding_value={padding_value!r} is also an item id in item_ids: choose a padding "
+            "value that no item has."
+        )
     sessions = np.asarray(session_ids)
     if sessions.ndim != 1 or len(sessions) != len(items):
         raise ValueError(
@@ -99,10 +107,68 @@ def sessions_to_prefixes(session_ids, item_ids, timestamps=None, *, max_len=30, 
     target = np.flatnonzero(~new_session)  # every click but a session's first
     window = target[:, None] - max_len + np.arange(max_len)  # (n_samples, max_len) positions
     inside = window >= start[target][:, None]
-    X = np.where(inside, items[np.clip(window, 0, None)], padding_value).astype(np.int64)
+    X = np.full(window.shape, padding_value, dtype=items.dtype)
+    X[inside] = items[window[inside]]
 
     rows = np.lexsort((order[target], times[target]))  # time order of targets, ties by input
     return X[rows], items[target][rows], sessions[order][target][rows]
+
+
+def sessions_to_queries(sessions, *, max_len=30, padding_value=-1):
+    """Query rows for live sessions: each whole session, left-padded, newest click last.
+
+    Unlike :func:`sessions_to_prefixes`, which makes one training sample per next click, this
+    makes one row per session, for the click that has not happened yet. A recommender's
+    :meth:`~skvaser.base.BaseRecommender.make_queries` calls it with the fitted width.
+
+    Parameters
+    ----------
+    sessions : sequence of sequences of item ids
+        The clicks of each session so far, oldest first; any length, 0 included.
+    max_len : int, default=30
+        Width of a row; longer sessions keep their newest ``max_len`` clicks.
+    padding_value : int or object, default=-1
+        Value that left-pads short sessions (see :func:`sessions_to_prefixes`).
+
+    Returns
+    -------
+    X : ndarray of shape (n_sessions, max_len)
+        int64 for integer ids, object otherwise.
+
+    Examples
+    --------
+    >>> from skvaser.datasets import sessions_to_queries
+    >>> sessions_to_queries([["a", "b"], [], ["c"]], max_len=3)
+    array([[-1, 'a', 'b'],
+           [-1, -1, -1],
+           [-1, -1, 'c']], dtype=object)
+    """
+    if isinstance(max_len, bool) or not isinstance(max_len, numbers.Integral) or max_len < 1:
+        raise ValueError(f"max_len must be a positive integer; got {max_len!r}.")
+    padding_value = check_padding_value(padding_value)
+    if isinstance(sessions, np.ndarray) and sessions.ndim == 2:
+        raise ValueError(
+            "sessions must be a sequence of sessions (lists of item ids) of any lengths; got a "
+            "2-D array, which already is a matrix of padded rows: pass it to predict directly."
+        )
+    lengths = np.array([len(session) for session in sessions], dtype=np.int64)
+    kept = np.minimum(lengths, max_len)
+    clicks = [list(session)[len(session) - keep :] for session, keep in zip(sessions, kept)]
+    flat = [item for session in clicks for item in session]
+    items = check_item_ids(
+        np.array(flat, dtype=object) if flat else np.zeros(0, dtype=np.int64), name="sessions"
+    )
+    if is_padding(items, padding_value).any():
+        raise ValueError(
+            f"padding_value={padding_value!r} is also an item id in sessions: choose a padding "
+            "value that no item has."
+        )
+    X = np.full((len(kept), max_len), padding_value, dtype=items.dtype)
+    row = np.repeat(np.arange(len(kept)), kept)
+    position = np.arange(len(flat)) - np.repeat(np.cumsum(kept) - kept, kept)
+    column = max_len - np.repeat(kept, kept) + position
+    X[row, column] = items
+    return X
 
 
 def prefixes_to_sessions(X, y, groups, *, padding_value=-1):
@@ -121,16 +187,17 @@ def prefixes_to_sessions(X, y, groups, *, padding_value=-1):
     Returns
     -------
     sessions : dict
-        Session id -> 1-D int64 array of its clicks in order.
+        Session id -> 1-D array of its clicks in order.
     """
     X = check_item_ids(X, name="X", padding_value=padding_value, ndim=2)
     y = check_item_ids(y, name="y")
     groups = np.asarray(groups)
     if not len(X) == len(y) == len(groups):
         raise ValueError("X, y and groups must have the same number of rows.")
-    length = (X != padding_value).sum(axis=1)
+    click = ~is_padding(X, padding_value)
+    length = click.sum(axis=1)
     sessions = {}
     for row in np.argsort(length, kind="stable"):  # longest prefix of each group wins
-        clicks = X[row][X[row] != padding_value]
+        clicks = X[row][click[row]]
         sessions[groups[row].item()] = np.r_[clicks, y[row]]
     return sessions

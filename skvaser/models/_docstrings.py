@@ -30,11 +30,6 @@ max_iter : int, default={max_iter}
         Epochs without an improvement greater than ``tol`` before stopping.
     tol : float, default=1e-4
         Minimal improvement of the validation Recall@20.
-    n_recommendations : int, default=20
-        Columns returned by :meth:`predict`. Where the catalogue holds fewer items, every item
-        is returned and the remaining columns hold ``padding_value``.
-    padding_value : int, default=-1
-        Negative value that pads prefixes on the left.
     device : str or torch.device, default="auto"
         ``"auto"`` trains on CUDA when a GPU is present, else on the CPU; the resolved device is
         ``device_``.

@@ -3,6 +3,7 @@
 from numbers import Integral, Real
 
 from .._sklearn import Interval, StrOptions
+from ..base import RANKING_PARAMETERS
 from ..nn.gru4rec import GRU4RecNetwork
 from ._docstrings import ATTRIBUTES, TRAINING
 from .neural import NeuralRecommender
@@ -44,6 +45,7 @@ class GRU4RecRecommender(NeuralRecommender):
         Weight of BPR-max's score regularisation (``bpreg`` of the official implementation);
         unused with ``loss="cross_entropy"``.
     {TRAINING.format(**_DEFAULTS)}
+    {RANKING_PARAMETERS}
 
     Attributes
     ----------
@@ -109,6 +111,8 @@ class GRU4RecRecommender(NeuralRecommender):
         n_iter_no_change=_DEFAULTS["n_iter_no_change"],
         tol=1e-4,
         n_recommendations=20,
+        exclude_seen=False,
+        handle_unknown="warn",
         padding_value=-1,
         device="auto",
         matmul_precision="auto",
@@ -132,6 +136,8 @@ class GRU4RecRecommender(NeuralRecommender):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.n_recommendations = n_recommendations
+        self.exclude_seen = exclude_seen
+        self.handle_unknown = handle_unknown
         self.padding_value = padding_value
         self.device = device
         self.matmul_precision = matmul_precision

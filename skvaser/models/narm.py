@@ -1,6 +1,7 @@
 """NARMRecommender: neural attentive session-based recommendation."""
 
 from .._sklearn import StrOptions
+from ..base import RANKING_PARAMETERS
 from ..nn.narm import NARMNetwork
 from ._docstrings import ARCHITECTURE, ATTRIBUTES, TRAINING
 from .neural import NeuralRecommender
@@ -25,6 +26,7 @@ class NARMRecommender(NeuralRecommender):
         NARM's unnormalised attention weights ``v^T sigmoid(A1 h_t + A2 h_j)``, or their softmax
         over the clicks.
     {TRAINING.format(**_DEFAULTS)}
+    {RANKING_PARAMETERS}
 
     Attributes
     ----------
@@ -71,6 +73,8 @@ class NARMRecommender(NeuralRecommender):
         n_iter_no_change=_DEFAULTS["n_iter_no_change"],
         tol=1e-4,
         n_recommendations=20,
+        exclude_seen=False,
+        handle_unknown="warn",
         padding_value=-1,
         device="auto",
         matmul_precision="auto",
@@ -92,6 +96,8 @@ class NARMRecommender(NeuralRecommender):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.n_recommendations = n_recommendations
+        self.exclude_seen = exclude_seen
+        self.handle_unknown = handle_unknown
         self.padding_value = padding_value
         self.device = device
         self.matmul_precision = matmul_precision

@@ -7,8 +7,10 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
+from .._items import UNKNOWN
 from .._ranking import SCORE_ITEMS
 from .._sklearn import Interval, StrOptions
+from .._validation import is_padding
 from ..base import BaseRecommender
 from ..nn._torch_compat import cpu_has_bfloat16_dot_products
 from ..nn.batching import PrefixBatches
@@ -134,20 +136,30 @@ class NeuralRecommender(BaseRecommender):
         return self
 
     def _prepare_warm_fit(self, X, y):
+        """Validate data for a warm-start refit; return the encoded rows the fitted vocabulary
+        covers (rows with unknown items are left out with a warning)."""
         self._validate_params()
         X = self._check_X(X, reset=False)
         y = self._check_y(y, len(X))
-        empty = self._warn_empty_rows(X, "fit")
-        codes, targets = self._encode(X[~empty]), self._encode(y[~empty])
-        unknown = (targets == 0) | ((codes == 0) & (X[~empty] != self.padding_value)).any(axis=1)
-        if unknown.any():
+        padding = is_padding(X, self.padding_value)
+        codes, targets = self._encode(X), self._encode(y)
+        unknown = (targets == UNKNOWN) | ((codes == UNKNOWN) & ~padding).any(axis=1)
+        empty = padding.all(axis=1)
+        if unknown.any() or empty.any():
             warnings.warn(
                 f"warm_start keeps the item vocabulary of the first fit: {unknown.sum()} rows "
-                "with items unknown to it are left out.",
+                f"with items unknown to it and {empty.sum()} empty rows are left out.",
                 UserWarning,
                 stacklevel=3,
             )
-        return codes[~unknown], targets[~unknown]
+        keep = ~(unknown | empty)
+        if not keep.any():
+            raise ValueError(
+                f"warm_start: none of the {len(X)} rows can be trained on (every row is empty "
+                "or holds items unknown to the fitted vocabulary). Refit with "
+                "warm_start=False to learn a new vocabulary."
+            )
+        return codes[keep], targets[keep]
 
     def _split_validation(self, codes, targets):
         """The most recent ``validation_fraction`` of rows (rows are in time order) is held out."""
@@ -171,29 +183,33 @@ class NeuralRecommender(BaseRecommender):
         return max(1, min(8192, SCORE_CELLS // min(self.n_items_, max(SCORE_ITEMS, k))))
 
     @torch.no_grad()
-    def _rank(self, codes, k):
-        """Top-k codes minus one, scored in blocks of at most ``SCORE_CELLS`` (row, item) cells.
+    def _rank(self, codes, k, *, allowed, exclude_seen):
+        """Top-k indices into ``items_`` and their scores, scored in blocks of at most
+        ``SCORE_CELLS`` (row, item) cells.
 
         Rows are ranked ``_score_rows(k)`` at a time, against ``max(SCORE_ITEMS, k)`` items at
-        a time with a running top-k merge (:func:`skvaser._ranking.top_k_scores`), so the score
+        a time with a running top-k merge (:func:`skvaser._ranking.rank_items`), so the score
         matrix of a block never exceeds ``SCORE_CELLS`` = 2**24 cells, whatever the catalogue
         size. The working memory of ranking is therefore bounded by about ``8 * SCORE_CELLS``
-        bytes (128 MiB: float32 scores, and the re-sort of rows whose scores tie; 64 MiB
-        without ties) on top of the network, one copy of its item weights (``4 * n_items_ *
-        dim`` bytes), the encoded prefixes (``8 * n_samples * max_len``) and the result
-        (``8 * n_samples * k``).
+        bytes (float32 scores, and the re-sort of rows whose scores tie) on top of the network,
+        one copy of its item weights (``4 * n_items_ * dim`` bytes), the encoded prefixes
+        (``8 * n_samples * max_len``) and the result (``16 * n_samples * k``).
         """
         self.network_.eval()
         weights = self.network_.item_weights()  # once: some networks build it (bias column)
+        if allowed is not None:
+            allowed = torch.as_tensor(allowed, device=self.device_)
         score_rows = self._score_rows(k)
         encode_rows = max(score_rows, ENCODE_ROWS) if self.device_.type == "cpu" else score_rows
         batches = PrefixBatches(codes, None, encode_rows, self.device_)
         ranked = torch.empty((len(codes), k), dtype=torch.int64, device=self.device_)
+        scores = torch.empty((len(codes), k), dtype=weights.dtype, device=self.device_)
         for rows, x, _ in batches:
-            ranked[rows] = self.network_.top_k(
-                x, k, weights=weights, item_chunk=SCORE_ITEMS, max_rows=score_rows
+            scores[rows], ranked[rows] = self.network_.rank(
+                x, k, weights=weights, item_chunk=SCORE_ITEMS, max_rows=score_rows,
+                allowed=allowed, exclude_seen=exclude_seen,
             )
-        return ranked.cpu().numpy()
+        return ranked.cpu().numpy(), scores.cpu().numpy().astype(np.float64)
 
     @torch.no_grad()
     def encode(self, X):
@@ -215,7 +231,7 @@ class NeuralRecommender(BaseRecommender):
             VASER and STAMP; ``hidden_size + 1`` for GRU4Rec and ReLaVaR, whose last column
             multiplies the item biases).
         """
-        codes = self._codes_to_rank(X, "encode")
+        codes = self._codes_to_rank(X)
         self.network_.eval()
         batches = PrefixBatches(codes, None, ENCODE_ROWS, self.device_)
         width = self.network_.item_weights().shape[1]

@@ -3,6 +3,7 @@
 from numbers import Integral, Real
 
 from .._sklearn import Interval
+from ..base import RANKING_PARAMETERS
 from ..nn.relavar import ReLaVaRNetwork
 from ._docstrings import ATTRIBUTES, TRAINING
 from .neural import NeuralRecommender
@@ -47,6 +48,7 @@ class ReLaVaRRecommender(NeuralRecommender):
     beta_annealing_steps : int, default=2000
         Optimiser steps over which ``beta_t`` rises from 0 to ``beta`` (0: no annealing).
     {TRAINING.format(**_DEFAULTS)}
+    {RANKING_PARAMETERS}
 
     Attributes
     ----------
@@ -125,6 +127,8 @@ class ReLaVaRRecommender(NeuralRecommender):
         n_iter_no_change=_DEFAULTS["n_iter_no_change"],
         tol=1e-4,
         n_recommendations=20,
+        exclude_seen=False,
+        handle_unknown="warn",
         padding_value=-1,
         device="auto",
         matmul_precision="auto",
@@ -147,6 +151,8 @@ class ReLaVaRRecommender(NeuralRecommender):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.n_recommendations = n_recommendations
+        self.exclude_seen = exclude_seen
+        self.handle_unknown = handle_unknown
         self.padding_value = padding_value
         self.device = device
         self.matmul_precision = matmul_precision

@@ -3,6 +3,7 @@
 from numbers import Real
 
 from .._sklearn import Interval
+from ..base import RANKING_PARAMETERS
 from ..nn.stamp import STAMPNetwork
 from ._docstrings import ATTRIBUTES, TRAINING
 from .neural import NeuralRecommender
@@ -40,6 +41,7 @@ class STAMPRecommender(NeuralRecommender):
         skvaser network: with STAMP's 0.05 the scores start flat and learn slowly (58.76 vs
         62.37 Recall@20 after 3 epochs on 120,000 YOOCHOOSE 1/64 rows).
     {TRAINING.format(**_DEFAULTS)}
+    {RANKING_PARAMETERS}
 
     Attributes
     ----------
@@ -94,6 +96,8 @@ class STAMPRecommender(NeuralRecommender):
         n_iter_no_change=_DEFAULTS["n_iter_no_change"],
         tol=1e-4,
         n_recommendations=20,
+        exclude_seen=False,
+        handle_unknown="warn",
         padding_value=-1,
         device="auto",
         matmul_precision="auto",
@@ -114,6 +118,8 @@ class STAMPRecommender(NeuralRecommender):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.n_recommendations = n_recommendations
+        self.exclude_seen = exclude_seen
+        self.handle_unknown = handle_unknown
         self.padding_value = padding_value
         self.device = device
         self.matmul_precision = matmul_precision

@@ -3,6 +3,7 @@
 from numbers import Integral, Real
 
 from .._sklearn import Interval, StrOptions
+from ..base import RANKING_PARAMETERS
 from ..nn.vaser import VASERNetwork
 from ._docstrings import ARCHITECTURE, ATTRIBUTES, TRAINING
 from .neural import NeuralRecommender
@@ -49,6 +50,7 @@ class VASERRecommender(NeuralRecommender):
     attention : {{"narm", "softmax"}}, default="narm"
         NARM's unnormalised attention weights, or their softmax over the clicks.
     {TRAINING.format(**_DEFAULTS)}
+    {RANKING_PARAMETERS}
 
     Attributes
     ----------
@@ -130,6 +132,8 @@ class VASERRecommender(NeuralRecommender):
         n_iter_no_change=_DEFAULTS["n_iter_no_change"],
         tol=1e-4,
         n_recommendations=20,
+        exclude_seen=False,
+        handle_unknown="warn",
         padding_value=-1,
         device="auto",
         matmul_precision="auto",
@@ -158,6 +162,8 @@ class VASERRecommender(NeuralRecommender):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.n_recommendations = n_recommendations
+        self.exclude_seen = exclude_seen
+        self.handle_unknown = handle_unknown
         self.padding_value = padding_value
         self.device = device
         self.matmul_precision = matmul_precision

@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from .._ranking import SCORE_ITEMS, top_k_scores
+from .._ranking import SCORE_ITEMS, rank_items
 from .softmax import CACHE_CELLS, item_cross_entropy
 
 __all__ = ["SessionNetwork"]
@@ -46,24 +46,48 @@ class SessionNetwork(nn.Module):
 
     @torch.no_grad()
     def top_k(self, x, k, *, weights=None, item_chunk=SCORE_ITEMS, max_rows=None):
-        """Codes minus one of the ``k`` best items for prefixes ``x``: LongTensor (B, k).
+        """Codes minus one of the ``k`` best items for prefixes ``x``: the columns of
+        :meth:`rank` without filters, LongTensor (B, k)."""
+        return self.rank(x, k, weights=weights, item_chunk=item_chunk, max_rows=max_rows)[1]
+
+    @torch.no_grad()
+    def rank(
+        self, x, k, *, weights=None, item_chunk=SCORE_ITEMS, max_rows=None, allowed=None,
+        exclude_seen=False,
+    ):
+        """Scores and codes minus one of the ``k`` best items for prefixes ``x`` (B, L).
 
         Best first, ties towards the lower code. Items are scored ``item_chunk`` at a time and
-        merged into a running top-k (:func:`skvaser._ranking.top_k_scores`), for at most
+        merged into a running top-k (:func:`skvaser._ranking.rank_items`), for at most
         ``max_rows`` prefixes at a time (default: all of them; on the CPU, blocks of about
         :data:`~skvaser.nn.softmax.CACHE_CELLS` scores, and at least 64 rows, so that a wide
         catalogue is still read by a matrix product), so at most ``max_rows * item_chunk``
-        scores exist at once.
-        ``weights`` (default: :meth:`item_weights`) lets a caller that ranks many batches build
-        the item weights once.
+        scores exist at once. ``weights`` (default: :meth:`item_weights`) lets a caller that
+        ranks many batches build the item weights once. ``allowed`` (BoolTensor (n_items,))
+        restricts the candidates, ``exclude_seen`` drops each prefix's own items; where fewer
+        than ``k`` items are candidates, the last codes are -1 with score -inf.
+
+        Returns
+        -------
+        scores : Tensor (B, k)
+            ``query(x) @ item_weights().T`` of the returned items.
+        columns : LongTensor (B, k)
         """
         weights = self.item_weights() if weights is None else weights
         query = self.query(x)
+        exclude = x - 1 if exclude_seen else None
         rows = len(query) if max_rows is None else max_rows
         if query.device.type == "cpu":
             rows = min(rows, max(64, CACHE_CELLS // min(len(weights), max(item_chunk, k))))
         if rows >= len(query):
-            return top_k_scores(query, weights, k, item_chunk=item_chunk)
-        return torch.cat(
-            [top_k_scores(block, weights, k, item_chunk=item_chunk) for block in query.split(rows)]
-        )
+            return rank_items(
+                query, weights, k, item_chunk=item_chunk, allowed=allowed, exclude=exclude
+            )
+        blocks = [
+            rank_items(
+                query[begin : begin + rows], weights, k, item_chunk=item_chunk, allowed=allowed,
+                exclude=None if exclude is None else exclude[begin : begin + rows],
+            )
+            for begin in range(0, len(query), rows)
+        ]
+        return torch.cat([values for values, _ in blocks]), torch.cat([top for _, top in blocks])

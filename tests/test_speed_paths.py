@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import skvaser.nn.base as network_base
 import skvaser.nn.softmax as softmax
@@ -43,14 +44,26 @@ def test_score_blocks_do_not_change_the_top_k(cache_cells, max_rows, monkeypatch
         np.testing.assert_array_equal(found, expected)
 
 
-def softmax_cases(max_items, max_cells):
-    """Batches of 1-12 rows against 1-``max_items`` items, blocks of 1-``max_cells`` cells."""
-    return given(
-        n_rows=st.integers(1, 12),
-        n_items=st.integers(1, max_items),
-        cache_cells=st.integers(1, max_cells),
-        seed=st.integers(0, 2**16),
-    )
+@st.composite
+def _softmax_case(draw, max_items, max_cells, dim, bound, dtype):
+    """``(query (B, dim), weights (n_items, dim), target (B,), cache_cells)``, the tensors
+    drawn entry by entry in [-bound, bound] (so that a failure shrinks to small, round
+    numbers), B in 1-12, n_items in 1-``max_items``, blocks of 1-``max_cells`` cells."""
+    n_rows, n_items = draw(st.integers(1, 12)), draw(st.integers(1, max_items))
+    elements = st.floats(-bound, bound, allow_nan=False, allow_subnormal=False, width=32)
+
+    def tensor(shape):
+        return torch.from_numpy(draw(hnp.arrays(np.float64, shape, elements=elements))).to(dtype)
+
+    query, weights = tensor((n_rows, dim)), tensor((n_items, dim))
+    target = torch.tensor(draw(st.lists(st.integers(0, n_items - 1), min_size=n_rows,
+                                        max_size=n_rows)))
+    return query, weights, target, draw(st.integers(1, max_cells))
+
+
+def softmax_cases(max_items, max_cells, dim, bound, dtype):
+    """The property tests' one argument, ``case`` (see :func:`_softmax_case`)."""
+    return given(case=_softmax_case(max_items, max_cells, dim, bound, dtype))
 
 
 def dense_and_blocked(query, weights, target, block_constant, cells, product_dtype=None):
@@ -65,14 +78,12 @@ def dense_and_blocked(query, weights, target, block_constant, cells, product_dty
 
 
 @settings(max_examples=40, deadline=None)
-@softmax_cases(max_items=40, max_cells=600)
-def test_blocked_cross_entropy_equals_the_dense_one(n_rows, n_items, cache_cells, seed):
+@softmax_cases(max_items=40, max_cells=600, dim=5, bound=8.0, dtype=torch.float64)
+def test_blocked_cross_entropy_equals_the_dense_one(case):
     """Loss and both gradients of the blocked softmax equal F.cross_entropy's, whatever the
     block size (float64, so only the order of the sums differs)."""
-    generator = torch.Generator().manual_seed(seed)
-    query = torch.randn(n_rows, 5, generator=generator, dtype=torch.float64, requires_grad=True)
-    weights = torch.randn(n_items, 5, generator=generator, dtype=torch.float64, requires_grad=True)
-    target = torch.randint(n_items, (n_rows,), generator=generator)
+    query, weights, target, cache_cells = case
+    query.requires_grad_(), weights.requires_grad_()
     (expected, expected_grads), (found, found_grads) = dense_and_blocked(
         query, weights, target, "CACHE_CELLS", cache_cells
     )
@@ -107,14 +118,13 @@ def test_blocked_cross_entropy_keeps_its_saved_tensors_intact():
 
 
 @settings(max_examples=25, deadline=None)
-@softmax_cases(max_items=60, max_cells=400)
-def test_bfloat16_products_stay_close_to_float32(n_rows, n_items, cache_cells, seed):
+@softmax_cases(max_items=60, max_cells=400, dim=8, bound=1.0, dtype=torch.float32)
+def test_bfloat16_products_stay_close_to_float32(case):
     """bfloat16 products: the loss and both gradients (float32, like the inputs) within the
     rounding of bfloat16 of the float32 ones, whatever the block size."""
-    generator = torch.Generator().manual_seed(seed)
-    query = torch.randn(n_rows, 8, generator=generator, requires_grad=True)
-    weights = (0.5 * torch.randn(n_items, 8, generator=generator)).requires_grad_()
-    target = torch.randint(n_items, (n_rows,), generator=generator)
+    query, weights, target, cache_cells = case
+    n_rows = len(query)
+    query.requires_grad_(), weights.requires_grad_()
     (expected, expected_grads), (found, found_grads) = dense_and_blocked(
         query, weights, target, "CACHE_CELLS", cache_cells, torch.bfloat16
     )
@@ -156,10 +166,18 @@ def test_linear_in_another_precision():
     generator = torch.Generator().manual_seed(4)
     layer = torch.nn.Linear(20, 30)
     x = torch.randn(64, 20, generator=generator, requires_grad=True)
-    torch.testing.assert_close(linear(x, layer), layer(x), rtol=0, atol=0)
+    exact = x.double() @ layer.weight.double().T + layer.bias.double()
+    for same in (None, torch.float32):  # the layer itself, to float32 rounding
+        found = linear(x, layer, same)
+        assert found.dtype == torch.float32
+        torch.testing.assert_close(found.double(), exact, rtol=1e-6, atol=1e-6)
     expected = layer(x)
     found = linear(x, layer, torch.bfloat16)
     assert found.dtype == torch.float32
+    # the product of the inputs rounded to bfloat16, the bias added in float32
+    rounded = (x.bfloat16().double() @ layer.weight.bfloat16().double().T).float()
+    torch.testing.assert_close(found, rounded + layer.bias, rtol=1e-2, atol=1e-2)
+    assert not torch.equal(found, expected)  # rounded: not the float32 product
     torch.testing.assert_close(found, expected, rtol=2e-2, atol=2e-2)
     grad_out = torch.randn(64, 30, generator=generator)
     want = torch.autograd.grad(expected, (x, layer.weight, layer.bias), grad_out)

@@ -122,15 +122,19 @@ def test_predictions_do_not_depend_on_the_other_rows(fitted, data):
     torch.testing.assert_close(batch, single, atol=1e-6, rtol=1e-5)
 
 
-@pytest.mark.parametrize("n_recommendations", [1, 5, 60])
-def test_n_recommendations(data, n_recommendations):
+def test_n_recommendations(data):
+    """A shorter list is the head of a longer one; asked for more than the catalogue, every
+    item comes back once, then padding."""
     X, y, _ = data
-    model = tiny(max_iter=1, n_recommendations=n_recommendations).fit(X, y)
-    recommended = model.predict(X[:10])
-    assert recommended.shape == (10, n_recommendations)
-    if n_recommendations > model.n_items_:  # fewer items than asked: padded with padding_value
-        assert (recommended[:, model.n_items_ :] == -1).all()
-        assert np.isin(recommended[:, : model.n_items_], model.items_).all()
+    model = tiny(max_iter=1, n_recommendations=60).fit(X, y)
+    longest = model.predict(X[:10])
+    assert longest.shape == (10, 60) and model.n_items_ < 60
+    assert (longest[:, model.n_items_ :] == -1).all()  # fewer items than asked: padding_value
+    for row in longest[:, : model.n_items_]:
+        np.testing.assert_array_equal(np.sort(row), model.items_)
+    for n_recommendations in (1, 5, model.n_items_):
+        shorter = model.set_params(n_recommendations=n_recommendations).predict(X[:10])
+        np.testing.assert_array_equal(shorter, longest[:, :n_recommendations])
 
 
 def test_score_is_recall_at_20(fitted, data):
@@ -274,6 +278,59 @@ def test_variants_fit_and_predict(params, data):
     assert set(model.loss_terms_[0]) == {"reconstruction", "regularization"}
     assert model.predict(X[:5]).shape == (5, 20)
     assert (model.network_.flows is None) == (params.get("n_flows") == 0)
+
+
+def _vaser_network(**params):
+    settings = dict(
+        n_items=7, embedding_dim=5, hidden_size=6, latent_dim=4, n_flows=2, amortized_flows=True,
+        latent_source="hidden", decoder="latent_attention", embedding_dropout=0.0,
+        context_dropout=0.0,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return VASERNetwork(**{**settings, **params}).eval()
+
+
+PREFIXES = torch.tensor([[1, 2, 3], [4, 5, 6], [7, 1, 2], [3, 3, 3]])
+
+
+@pytest.mark.parametrize("decoder", ["latent", "latent_attention"])
+def test_the_latent_decoder_drops_the_attention_context(decoder):
+    """With ``decoder="latent"`` the scores ignore ``c_l``: changing the attention weights
+    (which shape ``c_l`` only, the latent coming from ``h_t``) leaves the query unchanged."""
+    network = _vaser_network(decoder=decoder)
+    with torch.no_grad():
+        before = network.query(PREFIXES)
+        network.encoder.v.weight.mul_(-3.0)
+        after = network.query(PREFIXES)
+    if decoder == "latent":
+        assert network.bilinear.in_features == 4  # z_K only
+        assert torch.equal(after, before)
+    else:
+        assert network.bilinear.in_features == 4 + 6  # [z_K; c_l]
+        assert not torch.allclose(after, before)
+
+
+@pytest.mark.parametrize("attention", ["narm", "softmax"])
+def test_attention_weights(attention):
+    """``c_l`` is the sum of the GRU states weighted by NARM's raw weights, or by their softmax
+    over the clicks (positive, summing to one) with ``attention="softmax"``."""
+    encoder = _vaser_network(attention=attention).encoder
+    seen = {}
+    encoder.gru.register_forward_hook(lambda m, i, out: seen.update(states=out[0]))
+    encoder.v.register_forward_hook(lambda m, i, out: seen.update(raw=out))
+    with torch.no_grad():
+        _, c_l = encoder(PREFIXES, 0.0, None)
+    raw = seen["raw"]  # (B, L, 1)
+    ones = torch.ones(len(PREFIXES), 1)
+    if attention == "softmax":
+        weights = torch.softmax(raw, dim=1)
+        assert (weights > 0).all()
+        torch.testing.assert_close(weights.sum(dim=1), ones)
+    else:
+        weights = raw
+        assert not torch.allclose(weights.sum(dim=1), ones)  # so the two cases differ here
+    torch.testing.assert_close(c_l, (weights * seen["states"]).sum(dim=1))
 
 
 # ---------------------------------------------------------------------- seeding

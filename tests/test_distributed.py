@@ -23,6 +23,11 @@ def torch_threads(estimator, X, y):
     return float(torch.get_num_threads())
 
 
+def process_id(estimator, X, y):
+    """A "scorer" that reports the process in which the fold was scored."""
+    return float(os.getpid())
+
+
 def _search():
     model = VASERRecommender(
         embedding_dim=8, hidden_size=8, latent_dim=4, max_iter=2, batch_size=64,
@@ -30,7 +35,7 @@ def _search():
     )
     return GridSearchCV(
         model, GRID, cv=SessionSplitter(n_splits=2), n_jobs=N_JOBS, error_score="raise",
-        scoring={**SCORERS, "threads": torch_threads}, refit="recall@20",
+        scoring={**SCORERS, "threads": torch_threads, "pid": process_id}, refit="recall@20",
     )
 
 
@@ -51,7 +56,8 @@ def _scores(search):
     return {
         key: results[key]
         for key in results
-        if key.startswith(("split", "mean_test", "std_test", "rank_test")) and "threads" not in key
+        if key.startswith(("split", "mean_test", "std_test", "rank_test"))
+        and not key.endswith(("_threads", "_pid"))
     }
 
 
@@ -69,8 +75,13 @@ def test_grid_search_on_a_dask_cluster_equals_loky(data, loky_search):
         joblib.parallel_backend("dask"),
     ):
         search = _search().fit(X, y, groups=groups)
-        used = client.run(os.getpid)  # the work ran on the cluster's two worker processes
-    assert len(used) == 2 and os.getpid() not in used.values()
+        workers = set(client.run(os.getpid).values())
+    # every fold was fitted and scored in one of the cluster's two worker processes
+    assert len(workers) == 2 and os.getpid() not in workers
+    ran_in = {
+        int(pid) for i in range(2) for pid in search.cv_results_[f"split{i}_test_pid"]
+    }
+    assert ran_in and ran_in <= workers
     assert search.cv_results_["params"] == loky_search.cv_results_["params"]
     expected = _scores(loky_search)
     for key, value in _scores(search).items():

@@ -1,4 +1,11 @@
-"""Shared test helpers: the real benchmark data in ``../shared/data`` beside the repository.
+"""Shared test helpers: hypothesis profiles, and the real benchmark data in ``../shared/data``.
+
+Hypothesis runs under the ``"ci"`` profile where the ``CI`` environment variable is set (CI
+services set it; ``.ci/run`` does): derandomized (each test's examples follow from the test
+itself, so a red CI is reproduced locally with ``--hypothesis-profile=ci``), no example
+database, no deadline. The example budget is the ``max_examples`` that each property test
+states in its ``settings`` (100 where it states none). Elsewhere the ``"dev"`` profile draws
+new examples on every run (and replays failures from ``.hypothesis/``).
 
 Tests that read it either take the ``shared_data`` fixture (the folder's path) or carry the
 ``requires_shared_data`` marker (and use ``SHARED_DATA``); both skip cleanly where the folder is
@@ -11,9 +18,26 @@ absent, and both are marked ``realdata`` so that ``-m "not realdata"`` deselects
         path = SHARED_DATA / "yoochoose1_64.csv.gz"
 """
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+#: Examples per property test that states no ``max_examples`` of its own.
+DEFAULT_EXAMPLES = 100
+
+settings.register_profile("dev", deadline=None, max_examples=DEFAULT_EXAMPLES)
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=DEFAULT_EXAMPLES,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],  # a shared CI machine is slow at times
+)
+settings.load_profile("ci" if os.environ.get("CI", "").lower() not in ("", "0", "false") else "dev")
 
 #: ``../shared/data`` beside the repository: the real data sets (never copied into the repo).
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

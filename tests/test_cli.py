@@ -1,12 +1,45 @@
-"""``python -m skvaser``: the table, its files, and warnings said once."""
+"""``python -m skvaser``: the table and its files, logs of any shape, and errors in one line."""
 
 import csv
 
+import numpy as np
+import pandas as pd
 import pytest
 
+import skvaser.__main__ as cli
 from skvaser.__main__ import main
+from skvaser.datasets import make_sessions
 
 SMALL = ["--n-sessions", "300", "--n-items", "400", "--random-state", "0"]
+DAY = 86_400
+
+
+def _log(path, *, time_scale=1, columns=("session_id", "item_id", "timestamp"), **extra):
+    """A synthetic log of 600 sessions over about ten days, written to ``path``."""
+    sessions, items, seconds = make_sessions(600, 80, random_state=0)
+    seconds = seconds - seconds.min()
+    seconds = seconds * (10 * DAY / seconds.max())
+    frame = pd.DataFrame(
+        {
+            columns[0]: sessions,
+            columns[1]: items,
+            columns[2]: (seconds * time_scale).astype(np.int64),
+            **{name: make(sessions, seconds) for name, make in extra.items()},
+        }
+    )
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _error(capsys, argv):
+    """Run ``argv``; return the one line it printed on stderr (exit status 2, no traceback)."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("python -m skvaser: error: ")
+    return err
 
 
 def test_table_lists_every_model_and_writes_its_files(tmp_path, capsys):
@@ -32,6 +65,137 @@ def test_a_warning_every_model_meets_is_said_once(capsys):
     assert "(itemknn) UserWarning: " in out
 
 
-def test_unknown_model_is_refused():
-    with pytest.raises(SystemExit, match="unknown model"):
-        main(["--models", "itemknn,nope", *SMALL])
+def test_an_unsplit_log_with_its_own_columns_gets_the_last_day_as_test(tmp_path, capsys):
+    path = _log(tmp_path / "clicks.tsv.csv", time_scale=1000, columns=("sid", "iid", "ts"))
+    argv = [
+        "--data",
+        str(path),
+        "--models",
+        "itemknn",
+        "--session-col",
+        "sid",
+        "--item-col",
+        "iid",
+        "--time-col",
+        "ts",
+    ]
+    main([*argv, "--time-unit", "ms", "--test-days", "2", "-v"])
+    captured = capsys.readouterr()
+    assert "temporal_split: test: sessions ending after" in captured.out  # -v: the steps
+    assert "(the last 2 days)" in captured.out and "[itemknn] fitting" in captured.out
+    assert captured.err == ""
+    n_test = int(captured.out.split(" test clicks (")[1].split()[0])
+    assert 60 < n_test < 240  # about a fifth of the sessions that survive the filters
+
+    main(argv)  # milliseconds read as seconds: the unit is named
+    err = capsys.readouterr().err
+    assert "warning: temporal_split: the test set holds 1 of 597 sessions" in err
+    assert "with --test-days 1; the log spans 10,000.0 days with --time-unit s." in err
+    assert "pass their unit: --time-unit ms" in err
+
+
+def test_a_user_log_is_cut_into_sessions(tmp_path, capsys):
+    users, _, _ = make_sessions(600, 80, random_state=0)
+    path = _log(
+        tmp_path / "events.csv",
+        columns=("visitor", "item", "time"),
+        event=lambda sessions, seconds: np.where(sessions % 5 == 0, "cart", "view"),
+    )
+    frame = pd.read_csv(path)
+    frame["visitor"] //= 3  # three sessions per user, hours or days apart
+    frame.to_csv(path, index=False)
+    main(
+        [
+            "--data",
+            str(path),
+            "--user-col",
+            "visitor",
+            "--item-col",
+            "item",
+            "--time-col",
+            "time",
+            "--event-col",
+            "event",
+            "--keep-events",
+            "view",
+            "--models",
+            "itemknn",
+            "-v",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert "sessionize: events other than ['view']" in out
+    assert "sessionize: sessions cut at pauses over 30 min" in out
+    assert "itemknn " in out
+
+
+def test_a_published_split_and_a_fraction(tmp_path, capsys):
+    split = lambda sessions, seconds: np.where(seconds > 8 * DAY, "test", "train")  # noqa: E731
+    path = _log(tmp_path / "split.csv", split=split)
+    main(["--data", str(path), "--models", "itemknn", "--fraction", "1/4", "-v"])
+    out = capsys.readouterr().out
+    assert "published split in column 'split'" in out
+    assert "keep_recent_fraction: the most recent 1/4 of the sessions" in out
+
+
+def test_raw_yoochoose_sample(shared_data, capsys):
+    path = shared_data / "raw" / "yoochoose-clicks-sample.dat"
+    main(["--data", str(path), "--models", "itemknn"])
+    assert "515 training clicks" in capsys.readouterr().out  # the papers' preprocessing
+
+
+def test_user_errors_are_one_line(tmp_path, capsys):
+    path = _log(tmp_path / "c.csv")
+    assert "no-such.csv: No such file" in _error(capsys, ["--data", str(tmp_path / "no-such.csv")])
+    err = _error(capsys, ["--data", str(path), "--item-col", "sku"])
+    assert "no column for --item-col sku; its columns are session_id, item_id, timestamp" in err
+    assert "unknown model(s) nope" in _error(capsys, ["--models", "itemknn,nope"])
+    assert "argument --fraction: '2' is not in (0, 1]" in _error(capsys, ["--fraction", "2"])
+    assert "--max-len: '0' is not positive" in _error(capsys, ["--max-len", "0"])
+    assert "--keep-events filters" in _error(capsys, ["--data", str(path), "--keep-events", "v"])
+    err = _error(capsys, ["--data", str(path), "--test-days", "30", "--models", "itemknn"])
+    assert "the training set is empty after preprocessing (--test-days 30)" in err
+    (tmp_path / "empty.csv").write_text("")
+    assert "empty.csv: the file is empty" in _error(capsys, ["--data", str(tmp_path / "empty.csv")])
+
+
+def test_verbosity_counts_and_shows_tracebacks(tmp_path, capsys):
+    assert cli._parse(["-vv"]).verbose == 2 and cli._parse(["-v"]).verbose == 1
+    with pytest.raises(FileNotFoundError):
+        main(["--data", str(tmp_path / "absent.csv"), "-vv"])
+
+
+def test_neural_models_are_warmed_up_before_their_timing(monkeypatch, capsys):
+    warmed = []
+    monkeypatch.setattr(cli, "_warm_up", lambda model, train, max_len: warmed.append(model))
+    monkeypatch.setattr(cli, "available_models", lambda: ["itemknn", "narm"])
+    monkeypatch.setattr(
+        cli,
+        "evaluate_recommender",
+        lambda model, *a, **k: {
+            "recall": 0.5,
+            "mrr": 0.25,
+            "fit_seconds": 1.0,
+            "predict_seconds": 1.0,
+        },
+    )
+    main(["--models", "itemknn,narm", *SMALL])
+    assert [type(model).__name__ for model in warmed] == ["NARMRecommender"]
+
+
+def test_warm_up_leaves_the_model_unfitted():
+    from skvaser import NARMRecommender
+    from skvaser.evaluation import synthetic_train_test
+
+    train, _ = synthetic_train_test(100, 50, random_state=0)
+    model = NARMRecommender(random_state=0)
+    cli._warm_up(model, train, max_len=10)
+    assert not hasattr(model, "items_")
+
+
+def test_help_reads_like_a_recipe(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out and "--user-col visitorid" in out and "--time-unit ms" in out

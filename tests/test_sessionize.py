@@ -80,9 +80,11 @@ def test_bad_input_is_named():
     with pytest.raises(
         ValueError,
         match=r"no click has an event type in \['click'\]: the event "
-        r"types are \['addtocart', 'view'\]",
+        r"types are 'addtocart', 'view'\.",
     ):
         sessionize([1, 1], [1, 2], [0, 1], event_types=["view", "addtocart"], keep_events="click")
+    with pytest.raises(ValueError, match="types are '0', '1', '10', .* '7' and 2 more"):
+        sessionize(range(12), range(12), range(12), event_types=range(12), keep_events="x")
     with pytest.raises(ValueError, match="pass event_types .* together"):
         sessionize([1], [1], [0], keep_events="view")
     with pytest.raises(ValueError, match="same length"):

@@ -85,6 +85,38 @@ def _missing_columns_error(source, missing, present, *, sep=None):
     )
 
 
+def _is_parquet(path):
+    with open(path, "rb") as file:
+        return file.read(4) == _PARQUET_MAGIC
+
+
+def _text_header(path, sep):
+    """The first line of a text file, its separator (``sep``, or detected) and its fields."""
+    line = _first_line(path)
+    if not line.strip():
+        raise ValueError(f"{path}: the file is empty.")
+    sep = _sniff_separator(line, path) if sep is None else sep
+    return line, sep, next(csv.reader([line], delimiter=sep))
+
+
+def _file_columns(path, sep=None):
+    """Column names of a Parquet file, or the fields of a text file's first line.
+
+    Parameters
+    ----------
+    path : str or path-like
+    sep : str or None
+        Field separator of a text file; None detects it.
+
+    Returns
+    -------
+    names : list of str
+    """
+    if _is_parquet(path):
+        return pq.read_schema(path).names
+    return _text_header(path, sep)[2]
+
+
 def _read_file(path, columns, *, sep=None, header=True, text_columns=(), string_columns=()):
     """The given columns of a delimited text file or a Parquet file, as a DataFrame.
 
@@ -109,20 +141,14 @@ def _read_file(path, columns, *, sep=None, header=True, text_columns=(), string_
         pyarrow-backed columns labelled by ``columns``, with the types pyarrow infers (Parquet:
         the file's). Empty fields are missing values.
     """
-    with open(path, "rb") as file:
-        is_parquet = file.read(4) == _PARQUET_MAGIC
-    if is_parquet:
+    if _is_parquet(path):
         names = pq.read_schema(path).names
         missing = [name for name in columns if name not in names]
         if missing:
             raise _missing_columns_error(path, missing, names)
         return pd.read_parquet(path, columns=list(columns), dtype_backend="pyarrow")
 
-    line = _first_line(path)
-    if not line.strip():
-        raise ValueError(f"{path}: the file is empty.")
-    sep = _sniff_separator(line, path) if sep is None else sep
-    fields = next(csv.reader([line], delimiter=sep))
+    line, sep, fields = _text_header(path, sep)
     if header:
         missing = [name for name in columns if name not in fields]
         if missing:

@@ -397,7 +397,7 @@ def _check_split_sizes(clicks, n_test, test_days, time_unit):
         reading, hint = "", "Choose test_days for the log's span."
     _warn(
         f"temporal_split: the {side} set holds {n_side:,} of {clicks.n_sessions:,} sessions "
-        f"(less than 1 %) with test_days={test_days:g}; the log spans {span:,.4g} days "
+        f"(less than 1 %) with test_days={test_days:g}; the log spans {span:,.1f} days "
         f"{reading}. {hint}".replace("  ", " ")
     )
 

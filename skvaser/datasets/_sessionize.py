@@ -17,6 +17,8 @@ from ._preprocessing import _TIME_UNIT, _step, _time_order
 __all__ = ["sessionize"]
 
 _DEFAULT_GAP = 30 * 60
+#: Event types named in the message of a filter that keeps nothing.
+_LISTED = 10
 
 
 def _distinct(values):
@@ -136,8 +138,10 @@ def sessionize(
         keep = np.isin(arrays[3], np.asarray(wanted, dtype=object))
         if not keep.any():
             present = sorted(map(str, pd.unique(arrays[3])))
+            listed = ", ".join(map(repr, present[:_LISTED]))
+            more = f" and {len(present) - _LISTED:,} more" if len(present) > _LISTED else ""
             raise ValueError(
-                f"no click has an event type in {wanted}: the event types are {present}."
+                f"no click has an event type in {wanted}: the event types are {listed}{more}."
             )
         before = (len(users), _distinct(users), _distinct(items))
         users, items, times = users[keep], items[keep], times[keep]

@@ -33,6 +33,24 @@ FAST_PARAMS = {
 }
 
 
+#: Batch size of the estimators in ``test_vaser.py``: more steps per epoch on its few hundred rows.
+SMALL_BATCH = 32
+
+#: A tiny :class:`~skvaser.nn.vaser.VASERNetwork` built directly, without an estimator.
+TINY_VASER_NETWORK = dict(
+    n_items=7, embedding_dim=5, hidden_size=6, latent_dim=4, n_flows=2, amortized_flows=True,
+    latent_source="hidden", decoder="latent_attention", embedding_dropout=0.0,
+    context_dropout=0.0,
+)
+
+#: Keyword arguments of :func:`~skvaser.nn.trainer.train_network` in ``test_trainer.py`` (with
+#: ``max_iter``, the generators and ``verbose``): a constant step size, no regulariser.
+TRAINER_SETTINGS = dict(
+    learning_rate=1e-2, learning_rate_decay=1.0, beta=0.0, beta_annealing_steps=0,
+    n_iter_no_change=5, tol=0.0,
+)
+
+
 def all_recommenders():
     """The recommender classes exported by :mod:`skvaser` (subclasses of BaseRecommender)."""
     found = []

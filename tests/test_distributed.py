@@ -9,6 +9,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from _settings import make_fast
 from sklearn.model_selection import GridSearchCV
 
 from skvaser import SCORERS, SessionSplitter, VASERRecommender, sessions_to_prefixes
@@ -29,10 +30,7 @@ def process_id(estimator, X, y):
 
 
 def _search():
-    model = VASERRecommender(
-        embedding_dim=8, hidden_size=8, latent_dim=4, max_iter=2, batch_size=64,
-        early_stopping=False, device="cpu", random_state=0,
-    )
+    model = make_fast(VASERRecommender)
     return GridSearchCV(
         model, GRID, cv=SessionSplitter(n_splits=2), n_jobs=N_JOBS, error_score="raise",
         scoring={**SCORERS, "threads": torch_threads, "pid": process_id}, refit="recall@20",

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from _settings import TINY_VASER_NETWORK
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -265,11 +266,7 @@ def test_flow_is_monotone_along_w(seed):
 def _gaussian_vae(seed=0, latent_dim=3):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        network = VASERNetwork(
-            n_items=7, embedding_dim=5, hidden_size=6, latent_dim=latent_dim, n_flows=0,
-            amortized_flows=True, latent_source="hidden", decoder="latent_attention",
-            embedding_dropout=0.0, context_dropout=0.0,
-        )
+        network = VASERNetwork(**{**TINY_VASER_NETWORK, "latent_dim": latent_dim, "n_flows": 0})
         with torch.no_grad():  # a posterior well away from the prior
             network.mean.bias.copy_(torch.linspace(-1.0, 1.5, latent_dim))
             network.log_var.bias.copy_(torch.linspace(-1.0, 0.8, latent_dim))

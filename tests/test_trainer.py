@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from _settings import TRAINER_SETTINGS
 
 import skvaser.nn.trainer as trainer
 from skvaser.nn.batching import PrefixBatches
@@ -18,10 +19,6 @@ from skvaser.nn.narm import NARMNetwork
 from skvaser.nn.trainer import _duration, train_network
 
 CPU = torch.device("cpu")
-SETTINGS = dict(
-    learning_rate=1e-2, learning_rate_decay=1.0, beta=0.0, beta_annealing_steps=0,
-    n_iter_no_change=5, tol=0.0,
-)
 
 
 def network(n_items=6, seed=0):
@@ -44,7 +41,8 @@ def rows(n_rows=12, n_items=6, seed=0):
 def train(net, data, validation=None, max_iter=3, **params):
     return train_network(
         net, data, validation, max_iter=max_iter, generator=torch.Generator().manual_seed(1),
-        batch_generator=torch.Generator().manual_seed(2), verbose=0, **{**SETTINGS, **params},
+        batch_generator=torch.Generator().manual_seed(2), verbose=0,
+        **{**TRAINER_SETTINGS, **params},
     )
 
 
@@ -219,7 +217,7 @@ def test_silent_at_verbose_0(capsys):
 def test_epoch_lines_without_a_label(capsys):
     train_network(
         network(), batches(*rows()), None, max_iter=2, generator=None,
-        batch_generator=torch.Generator().manual_seed(0), verbose=1, **SETTINGS,
+        batch_generator=torch.Generator().manual_seed(0), verbose=1, **TRAINER_SETTINGS,
     )
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(" | ")[0] for line in lines] == ["epoch 1/2", "epoch 2/2"]
@@ -231,7 +229,7 @@ def test_a_warm_start_counts_epochs_on(capsys):
     history, steps = train(net, data, max_iter=2)
     train_network(
         net, data, None, max_iter=2, generator=None, verbose=1, label="M", history=history,
-        start_step=steps, batch_generator=torch.Generator().manual_seed(0), **SETTINGS,
+        start_step=steps, batch_generator=torch.Generator().manual_seed(0), **TRAINER_SETTINGS,
     )
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(" | ")[0] for line in lines] == ["M epoch 3/4", "M epoch 4/4"]
@@ -244,7 +242,7 @@ def test_a_progress_bar_on_a_terminal(monkeypatch):
     train_network(
         network(), batches(*rows(), batch_size=1), None, max_iter=1, generator=None,
         batch_generator=torch.Generator().manual_seed(0), verbose=2, label="NARMRecommender",
-        **SETTINGS,
+        **TRAINER_SETTINGS,
     )
     out = terminal.getvalue()
     assert "\r" in out  # a bar redrawn in place

@@ -13,6 +13,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from _settings import SMALL_BATCH, TINY_VASER_NETWORK, make_fast
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
@@ -36,24 +37,15 @@ from skvaser.nn.batching import PrefixBatches, compact_codes
 from skvaser.nn.narm import NARMNetwork
 from skvaser.nn.vaser import VASERNetwork
 
-#: Small, fast settings (a fit of a few hundred rows takes a fraction of a second).
-TINY = {
-    VASERRecommender: dict(
-        embedding_dim=8, hidden_size=8, latent_dim=4, n_flows=2, max_iter=2,
-        early_stopping=False, batch_size=32, random_state=0,
-    ),
-    NARMRecommender: dict(
-        embedding_dim=8, hidden_size=8, max_iter=2, early_stopping=False, batch_size=32,
-        random_state=0,
-    ),
-}
 NETWORKS = {VASERRecommender: VASERNetwork, NARMRecommender: NARMNetwork}
-ESTIMATORS = list(TINY)
+ESTIMATORS = list(NETWORKS)
 UNKNOWN_ITEM = 10**6
 
 
 def tiny(cls=VASERRecommender, **params):
-    return cls(**{**TINY[cls], **params})
+    """``cls`` with the suite's fast settings (a fit of a few hundred rows takes a fraction of
+    a second), in batches of ``SMALL_BATCH``."""
+    return make_fast(cls, batch_size=SMALL_BATCH, **params)
 
 
 @pytest.fixture(scope="module")
@@ -281,14 +273,9 @@ def test_variants_fit_and_predict(params, data):
 
 
 def _vaser_network(**params):
-    settings = dict(
-        n_items=7, embedding_dim=5, hidden_size=6, latent_dim=4, n_flows=2, amortized_flows=True,
-        latent_source="hidden", decoder="latent_attention", embedding_dropout=0.0,
-        context_dropout=0.0,
-    )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        return VASERNetwork(**{**settings, **params}).eval()
+        return VASERNetwork(**{**TINY_VASER_NETWORK, **params}).eval()
 
 
 PREFIXES = torch.tensor([[1, 2, 3], [4, 5, 6], [7, 1, 2], [3, 3, 3]])

@@ -166,7 +166,7 @@ def check_item_ids(values, *, name, padding_value=NO_PADDING, ndim=1):
 
 def check_padding_value(padding_value):
     """Raise unless ``padding_value`` can mark padding: a negative integer, or any hashable
-    value but NaN and booleans (for string ids, e.g. None or ``""``)."""
+    value that is not a number (for string ids, e.g. None or ``""``)."""
     if isinstance(padding_value, bool | np.bool_):
         raise TypeError(f"padding_value must not be a boolean; got {padding_value!r}.")
     if isinstance(padding_value, numbers.Integral):
@@ -176,8 +176,11 @@ def check_padding_value(padding_value):
                 f"got {padding_value}."
             )
         return int(padding_value)
-    if isinstance(padding_value, numbers.Real) and padding_value != padding_value:
-        raise ValueError("padding_value must not be NaN (NaN is not equal to itself).")
+    if isinstance(padding_value, numbers.Number):
+        raise TypeError(
+            f"padding_value must be an integer (for integer ids) or a value such as None or "
+            f"'' (for string ids); got {padding_value!r}."
+        )
     try:
         hash(padding_value)
     except TypeError:

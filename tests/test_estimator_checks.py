@@ -33,10 +33,6 @@ RECOMMENDER_FAILED_CHECKS = {
         "negative value is rejected with a ValueError that names padding_value, not sklearn's "
         "'Negative values in data'."
     ),
-    "check_dtype_object": (
-        "X holds integer item ids: an object array is rejected with a TypeError that asks for "
-        "encoded ids (skvaser.datasets.encode_items), even when its objects are numbers."
-    ),
 }
 
 #: Further checks one estimator class fails on purpose: {class: {check name: reason}}.

@@ -246,8 +246,13 @@ def test_doctests():
 class MostPopular(BaseRecommender):
     """Recommends the items most often clicked next in training, whatever the prefix."""
 
-    def __init__(self, n_recommendations=20, padding_value=-1, smoothing=0):
+    def __init__(
+        self, n_recommendations=20, exclude_seen=False, handle_unknown="warn", padding_value=-1,
+        smoothing=0,
+    ):
         self.n_recommendations = n_recommendations
+        self.exclude_seen = exclude_seen
+        self.handle_unknown = handle_unknown
         self.padding_value = padding_value
         self.smoothing = smoothing
 
@@ -256,8 +261,10 @@ class MostPopular(BaseRecommender):
         self.popularity_ = np.bincount(targets, minlength=self.n_items_ + 1)[1:] + self.smoothing
         return self
 
-    def _rank(self, codes, k):
-        return top_k(np.broadcast_to(self.popularity_, (len(codes), self.n_items_)), k)
+    def _rank(self, codes, k, *, allowed, exclude_seen):
+        scores = np.broadcast_to(self.popularity_, (len(codes), self.n_items_))
+        indices = top_k(scores, k)
+        return indices, np.take_along_axis(scores, indices, axis=1).astype(np.float64)
 
 
 @pytest.fixture(scope="module")

@@ -266,8 +266,7 @@ def test_unknown_and_empty_prefixes_get_the_most_popular_items():
     model = SessionKNNRecommender(n_recommendations=10).fit(X, y)
     popular = model.items_[np.argsort(-model.item_popularity_, kind="stable")]
     np.testing.assert_array_equal(model.predict([[PAD] * 3 + [1000, 2000]])[0], popular)
-    with pytest.warns(UserWarning, match="no click"):
-        np.testing.assert_array_equal(model.predict(np.full((1, 5), PAD))[0], popular)
+    np.testing.assert_array_equal(model.predict(np.full((1, 5), PAD))[0], popular)
 
 
 @pytest.mark.parametrize("decay", ["linear", "harmonic", "none"])

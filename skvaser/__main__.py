@@ -126,6 +126,10 @@ def _positive(kind):
     return parse
 
 
+def _separator(text):
+    return {"\\t": "\t", "tab": "\t"}.get(text, text)
+
+
 def _fraction(text):
     try:
         value = Fraction(text)
@@ -159,7 +163,11 @@ def _parse(argv):
         help="log: columns named below; yoochoose, diginetica: the raw files "
         "(auto: from the file name)",
     )
-    data.add_argument("--sep", help="column separator (default: detected: comma, tab or ;)")
+    data.add_argument(
+        "--sep",
+        type=_separator,
+        help="column separator, \\t for a tab (default: detected: comma, tab or ;)",
+    )
     data.add_argument(
         "--session-col",
         default="session_id",

@@ -161,6 +161,7 @@ def test_user_errors_are_one_line(tmp_path, capsys):
 
 def test_verbosity_counts_and_shows_tracebacks(tmp_path, capsys):
     assert cli._parse(["-vv"]).verbose == 2 and cli._parse(["-v"]).verbose == 1
+    assert cli._parse(["--sep", "\\t"]).sep == cli._parse(["--sep", "tab"]).sep == "\t"
     with pytest.raises(FileNotFoundError):
         main(["--data", str(tmp_path / "absent.csv"), "-vv"])
 

@@ -1,0 +1,326 @@
+"""Serving live sessions, the same behaviour for every recommender: scores, cold start,
+filters inside the ranking, query rows of live sessions, and saving without pickle.
+
+Each filtered ranking is checked against its definition: the model's full, unfiltered ranking
+(every item, ``n_recommendations = n_items_``) with the filtered items struck out.
+"""
+
+import copy
+import io
+import json
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+from _settings import all_recommenders, make_fast
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+from sklearn.linear_model import LinearRegression
+from sklearn.model_selection import cross_validate
+from test_common import MAX_LEN, UNKNOWN, data, fitted, padded
+
+import skvaser
+from skvaser import SessionSplitter
+from skvaser.datasets import sessions_to_queries
+from skvaser.persistence import InconsistentVersionWarning, dump, load
+
+RECOMMENDERS = [make_fast(cls) for cls in all_recommenders()]
+NEURAL = [model for model in RECOMMENDERS if hasattr(model, "device")]
+
+
+def ids(model):
+    return type(model).__name__
+
+
+def _full(model, X):
+    """Every item of each row, best first, and the scores: the unfiltered reference."""
+    everything = copy.deepcopy(model).set_params(
+        n_recommendations=model.n_items_, exclude_seen=False
+    )
+    return everything.predict(X, return_scores=True)
+
+
+def strike_out(ranked, scores, banned_rows, k, padding_value=-1):
+    """The first ``k`` items of each full ranking that are not banned (padding after them)."""
+    items = np.full((len(ranked), k), padding_value, dtype=ranked.dtype)
+    kept_scores = np.full((len(ranked), k), -np.inf)
+    for row, banned in enumerate(banned_rows):
+        keep = ~np.isin(ranked[row], list(banned))
+        found = ranked[row][keep][:k]
+        items[row, : len(found)] = found
+        kept_scores[row, : len(found)] = scores[row][keep][:k]
+    return items, kept_scores
+
+
+@pytest.mark.parametrize("model", RECOMMENDERS, ids=ids)
+def test_scores_come_with_the_items_best_first(model):
+    X, _ = data()
+    model = fitted(model)
+    items, scores = model.predict(X, return_scores=True)
+    np.testing.assert_array_equal(items, model.predict(X))
+    assert scores.shape == items.shape and scores.dtype == np.float64
+    assert (np.diff(scores, axis=1) <= 0).all()  # known prefixes: finite, non-increasing
+    full_items, full_scores = _full(model, X)
+    np.testing.assert_array_equal(full_items[:, : model.n_recommendations], items)
+    np.testing.assert_array_equal(full_scores[:, : model.n_recommendations], scores)
+
+
+@pytest.mark.parametrize("model", NEURAL, ids=ids)
+def test_neural_scores_are_the_logits(model):
+    """The scores of a neural model are ``encode(X) @ item_weights().T`` at the items."""
+    X, _ = data()
+    model = fitted(model)
+    items, scores = model.predict(X[:40], return_scores=True)
+    logits = model.encode(X[:40]) @ model.network_.item_weights().detach().numpy().T
+    expected = np.take_along_axis(logits, np.searchsorted(model.items_, items), axis=1)
+    np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_item_knn_scores_are_the_similarity_of_the_last_click():
+    X, _ = data()
+    model = fitted(skvaser.ItemKNNRecommender())
+    items, scores = model.predict(X[:40], return_scores=True)
+    similarity = model.similarity_.toarray()
+    last = np.searchsorted(model.items_, X[:40, -1])
+    expected = np.take_along_axis(similarity[last], np.searchsorted(model.items_, items), axis=1)
+    np.testing.assert_allclose(scores, expected)
+
+
+@pytest.mark.parametrize("model", RECOMMENDERS, ids=ids)
+def test_cold_start_gets_the_most_clicked_items(model):
+    """Empty, all-unknown and new-visitor rows: the training data's most clicked items."""
+    X, y = data()
+    model = fitted(model)
+    if hasattr(model, "item_popularity_"):  # neighbourhood models: items of the most sessions
+        popularity = model.item_popularity_
+    else:  # neural models: items most often clicked next
+        popularity = np.bincount(np.searchsorted(model.items_, y), minlength=model.n_items_)
+    expected = model.items_[np.argsort(-popularity, kind="stable")[: model.n_recommendations]]
+    cold = np.array([padded([]), padded([UNKNOWN]), padded([UNKNOWN, UNKNOWN + 1])])
+    items, scores = model.set_params(handle_unknown="ignore").predict(cold, return_scores=True)
+    np.testing.assert_array_equal(items, [expected] * 3)
+    assert np.isnan(scores).all()
+    queries = model.make_queries([[], [UNKNOWN]])
+    np.testing.assert_array_equal(model.predict(queries), [expected] * 2)
+
+
+@pytest.mark.parametrize("model", RECOMMENDERS, ids=ids)
+def test_exclude_seen_strikes_out_the_prefix_items(model):
+    X, _ = data()
+    reference = fitted(model)
+    excluding = fitted(model).set_params(exclude_seen=True)
+    items, scores = excluding.predict(X, return_scores=True)
+    full_items, full_scores = _full(reference, X)
+    seen = [set(row[row >= 0]) for row in X]
+    expected_items, expected_scores = strike_out(full_items, full_scores, seen, 20)
+    np.testing.assert_array_equal(items, expected_items)
+    np.testing.assert_array_equal(scores, expected_scores)
+    assert not any(np.isin(row, list(clicks)).any() for row, clicks in zip(items, seen))
+
+
+@pytest.mark.parametrize("model", RECOMMENDERS, ids=ids)
+def test_allowed_items_are_applied_inside_the_ranking(model):
+    X, _ = data()
+    model = fitted(model)
+    before = model.predict(X)
+    full_items, full_scores = _full(model, X)
+    for allowed in (model.items_[::3], model.items_[:4], [model.items_[5], UNKNOWN]):
+        items, scores = model.predict(X, allowed_items=allowed, return_scores=True)
+        banned = set(model.items_) - set(allowed)
+        expected_items, expected_scores = strike_out(
+            full_items, full_scores, [banned] * len(X), 20
+        )
+        np.testing.assert_array_equal(items, expected_items)
+        np.testing.assert_array_equal(scores, expected_scores)
+    # a set works too, together with exclude_seen; the fitted model is unchanged
+    both = model.set_params(exclude_seen=True).predict(X, allowed_items=set(model.items_[::2]))
+    assert np.isin(both[both != -1], model.items_[::2]).all()
+    np.testing.assert_array_equal(model.set_params(exclude_seen=False).predict(X), before)
+
+
+@pytest.mark.parametrize("model", RECOMMENDERS, ids=ids)
+def test_padding_never_comes_back_as_an_item(model):
+    """With string ids padded with None: fewer candidates than k give None, never an item."""
+    X, y = data()
+    as_text = np.vectorize(lambda i: None if i < 0 else f"sku{i}", otypes=[object])
+    model = clone(model).set_params(padding_value=None).fit(as_text(X), as_text(y))
+    items, scores = model.predict(as_text(X[:5]), allowed_items=model.items_[:3],
+                                  return_scores=True)
+    assert (items[:, 3:] == None).all() and np.isneginf(scores[:, 3:]).all()  # noqa: E711
+    assert None not in set(model.items_) and np.isin(items[:, :3], model.items_).all()
+
+
+@pytest.mark.parametrize("model", RECOMMENDERS, ids=ids)
+def test_make_queries_asks_for_the_next_click_of_whole_sessions(model):
+    """A live session's query row is the row of the same prefix in the training expansion."""
+    X, _ = data()
+    model = fitted(model)
+    sessions = [list(row[row >= 0]) for row in X[:30]]
+    queries = model.make_queries(sessions)
+    np.testing.assert_array_equal(queries, X[:30])
+    long = list(model.items_) * 2
+    np.testing.assert_array_equal(model.make_queries([long])[0], long[-MAX_LEN:])
+    np.testing.assert_array_equal(model.make_queries([[], [7]]), [padded([]), padded([7])])
+    np.testing.assert_array_equal(
+        sessions_to_queries([["a"]], max_len=2, padding_value=None), [[None, "a"]]
+    )
+
+
+def test_sessions_to_queries_rejects_bad_input():
+    with pytest.raises(ValueError, match="max_len must be a positive integer"):
+        sessions_to_queries([[1]], max_len=0)
+    with pytest.raises(ValueError, match="padding_value='' is also an item id in sessions"):
+        sessions_to_queries([["a", ""]], padding_value="")
+    with pytest.raises(ValueError, match="2-D array.*pass it to predict directly"):
+        sessions_to_queries(np.zeros((2, 3), dtype=int))
+    with pytest.raises(TypeError, match="mixed types"):
+        sessions_to_queries([["a", 1]])
+
+
+@pytest.mark.parametrize("model", RECOMMENDERS[:1] + NEURAL[:1], ids=ids)
+def test_unknown_items_warn_once_per_call_at_the_callers_line(model):
+    X, y = data()
+    groups = np.arange(len(X)) // 4
+    X = X.copy()
+    X[::7, -1] = UNKNOWN
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cross_validate(clone(model), X, y, groups=groups, cv=SessionSplitter(n_splits=2))
+    unknown = [w for w in caught if "not seen in fit" in str(w.message)]
+    assert 1 <= len(unknown) <= 2 * 2  # at most one per predict call (two folds)
+    assert {w.filename for w in unknown} == {__file__}
+
+
+@pytest.mark.parametrize("model", RECOMMENDERS, ids=ids)
+def test_dump_and_load_give_the_same_model(model, tmp_path):
+    X, _ = data()
+    model = fitted(model)
+    path = tmp_path / "model.npz"
+    dump(model, path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = load(path)
+    assert type(loaded) is type(model) and loaded.get_params() == model.get_params()
+    for filters in ({}, {"allowed_items": model.items_[::2]}):
+        expected = model.predict(X, return_scores=True, **filters)
+        found = loaded.predict(X, return_scores=True, **filters)
+        np.testing.assert_array_equal(found[0], expected[0])
+        np.testing.assert_array_equal(found[1], expected[1])
+
+
+def _archive(model):
+    buffer = io.BytesIO()
+    dump(model, buffer)
+    with np.load(io.BytesIO(buffer.getvalue())) as archive:
+        return {key: archive[key] for key in archive.files}
+
+
+def _rewrite(arrays, **replace):
+    buffer = io.BytesIO()
+    np.savez(buffer, **{**arrays, **replace})
+    return buffer.getvalue()
+
+
+def test_load_refuses_tampered_files():
+    model = fitted(skvaser.ItemKNNRecommender())
+    arrays = _archive(model)
+    header = json.loads(arrays["skvaser.json"].tobytes())
+
+    def with_header(**changes):
+        document = json.dumps({**header, **changes}).encode()
+        return _rewrite(arrays, **{"skvaser.json": np.frombuffer(document, dtype=np.uint8)})
+
+    with pytest.raises(ValueError, match=r"asks for a 'os\.system', which is not trusted"):
+        load(with_header(**{"class": "os.system"}))
+    with pytest.raises(ValueError, match="asks for a 'TrainingHistory', which is not trusted"):
+        load(with_header(**{"class": "TrainingHistory"}))
+    state = dict(header["state"])
+    state["dict"] = {**state["dict"], "_order": {"object": "Popen", "state": {"dict": {}}}}
+    with pytest.raises(ValueError, match="asks for a 'Popen', which is not trusted"):
+        load(with_header(state=state))
+    with pytest.raises(ValueError, match="Unknown model file format 99"):
+        load(with_header(format=99))
+    pickled = np.array([{"a": 1}], dtype=object)  # an array that only pickle can read
+    with pytest.raises(ValueError, match="Could not read a skvaser model file"):
+        load(_rewrite(arrays, array_0=pickled))
+    whole = _rewrite(arrays)
+    with pytest.raises(ValueError, match="truncated, damaged"):
+        load(whole[: len(whole) // 2])
+    with pytest.raises(ValueError, match="no skvaser model header"):
+        load(_rewrite({key: value for key, value in arrays.items() if key != "skvaser.json"}))
+    with pytest.raises(TypeError, match="skvaser's recommenders only; got a LinearRegression"):
+        dump(LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0]), io.BytesIO())
+    with pytest.raises(ValueError, match="not fitted yet"):
+        dump(clone(model), io.BytesIO())
+
+
+def test_another_version_warns_on_load(monkeypatch, tmp_path):
+    model = fitted(skvaser.ItemKNNRecommender())
+    buffer = io.BytesIO()
+    dump(model, buffer)
+    pickled = __import__("pickle").dumps(model)
+    monkeypatch.setattr(skvaser, "__version__", "99.0")
+    for reload in (lambda: load(buffer.getvalue()), lambda: __import__("pickle").loads(pickled)):
+        with pytest.warns(InconsistentVersionWarning, match=r"saved with skvaser 0\.1\.0 under "
+                          r"skvaser 99\.0.*Refit"):
+            reload()
+
+
+def test_a_fresh_process_gives_the_same_items_and_scores(tmp_path):
+    """Fitted here, loaded in a new interpreter: identical items and scores (pickle and dump)."""
+    X, _ = data()
+    model = fitted(skvaser.NARMRecommender())
+    dump(model, tmp_path / "model.npz")
+    with open(tmp_path / "model.pkl", "wb") as file:
+        __import__("pickle").dump(model, file)
+    np.save(tmp_path / "X.npy", X)
+    script = textwrap.dedent(f"""
+        import pickle, numpy as np
+        from skvaser.persistence import load
+        X = np.load({str(tmp_path / "X.npy")!r})
+        for name, model in (("npz", load({str(tmp_path / "model.npz")!r})),
+                            ("pkl", pickle.load(open({str(tmp_path / "model.pkl")!r}, "rb")))):
+            items, scores = model.predict(X, return_scores=True)
+            np.save({str(tmp_path)!r} + f"/items_{{name}}.npy", items)
+            np.save({str(tmp_path)!r} + f"/scores_{{name}}.npy", scores)
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+    items, scores = model.predict(X, return_scores=True)
+    for name in ("npz", "pkl"):
+        np.testing.assert_array_equal(np.load(tmp_path / f"items_{name}.npy"), items)
+        np.testing.assert_array_equal(np.load(tmp_path / f"scores_{name}.npy"), scores)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    allowed=st.lists(st.integers(0, 35), max_size=40),
+    exclude_seen=st.booleans(),
+    k=st.integers(1, 40),
+    rows=st.lists(st.lists(st.integers(0, 35), max_size=MAX_LEN), min_size=1, max_size=5),
+)
+def test_filters_equal_their_definition(allowed, exclude_seen, k, rows):
+    """Property: for any allowed set, seen filter and k, the result is the full ranking with
+    the banned items struck out (Session-KNN: its filtering shares the code with Item-KNN)."""
+    model = fitted(skvaser.SessionKNNRecommender())
+    X = np.array([padded(row) for row in rows])
+    model.set_params(n_recommendations=k, exclude_seen=exclude_seen, handle_unknown="ignore")
+    items, scores = model.predict(X, allowed_items=allowed, return_scores=True)
+    full_items, full_scores = _full(model, X)
+    banned = [
+        (set(model.items_) - set(allowed)) | (set(row) if exclude_seen else set())
+        for row in rows
+    ]
+    cold = ~np.isin(X, model.items_).any(axis=1)
+    expected_items, expected_scores = strike_out(full_items, full_scores, banned, k)
+    np.testing.assert_array_equal(items[~cold], expected_items[~cold])
+    np.testing.assert_array_equal(scores[~cold], expected_scores[~cold])
+    # cold rows: most popular allowed items (nothing seen), NaN scores where there are items
+    popular = model.items_[np.argsort(-model.item_popularity_, kind="stable")]
+    popular = [item for item in popular if item in set(allowed)][:k]
+    for row in np.flatnonzero(cold):
+        np.testing.assert_array_equal(items[row, : len(popular)], popular)
+        assert (items[row, len(popular):] == -1).all()

@@ -158,6 +158,7 @@ def test_an_error_in_a_later_epoch_restores_the_last_epoch_and_propagates(
             train(net, batches(*rows()), max_iter=5, history=history)
     assert not history.interrupted and history.loss == reference.loss
     assert_same(state(net), weights)
+    assert not net.training
 
 
 def test_an_error_with_validation_restores_the_best_epoch(monkeypatch):

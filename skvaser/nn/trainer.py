@@ -192,13 +192,9 @@ def train_network(
             _check_finite(per_step, epoch)
             trained = time.perf_counter() - started
             means = _record_losses(history, per_step)
-            scores = None
-            if validation is not None:
-                scores = evaluate_network(network, validation)
-                if stopping.update(scores[0], epoch):
-                    keeper.keep_best()
-            else:
-                keeper.keep_last()
+            scores = None if validation is None else evaluate_network(network, validation)
+            if scores is None or stopping.update(scores[0], epoch):
+                keeper.keep()  # the last epoch without validation, else the best
             history.seconds.append(time.perf_counter() - started)
             progress.epoch_done(epoch, history, means, weight, scores, trained)
             if validation is not None and stopping.should_stop():
@@ -207,11 +203,12 @@ def train_network(
         history.interrupted = True
         _warn_stopped_early(history, validation, "interrupted")
     except Exception:
-        keeper.restore(validation is not None)
+        keeper.restore()
+        network.eval()
         _warn_stopped_early(history, validation, "failed")
         raise
     if validation is not None or history.interrupted:
-        keeper.restore(validation is not None)
+        keeper.restore()
     network.eval()
     return history, step
 
@@ -297,36 +294,23 @@ class _EarlyStopping:
 
 
 class _WeightKeeper:
-    """Copies of the network's weights to fall back on: the best epoch's and the last finished.
+    """One copy of the network's weights to fall back on, overwritten in place by :meth:`keep`.
 
-    Both start as the weights the call began with; each is one preallocated copy of the state
-    dict, overwritten in place.
+    It starts as the weights the call began with; :func:`train_network` keeps the best epoch's
+    weights when it validates, and every finished epoch's when it does not.
     """
 
     def __init__(self, network):
         self.network = network
-        self.best = self._copy()
-        self.last = None  # made on the first keep_last: only a fit without validation needs it
+        self.kept = {name: tensor.clone() for name, tensor in network.state_dict().items()}
 
-    def _copy(self):
-        return {name: tensor.clone() for name, tensor in self.network.state_dict().items()}
+    @torch.no_grad()
+    def keep(self):
+        for name, tensor in self.network.state_dict().items():
+            self.kept[name].copy_(tensor)
 
-    def keep_best(self):
-        self._overwrite(self.best)
-
-    def keep_last(self):
-        if self.last is None:
-            self.last = {name: tensor.clone() for name, tensor in self.best.items()}
-        self._overwrite(self.last)
-
-    def _overwrite(self, copy):
-        with torch.no_grad():
-            for name, tensor in self.network.state_dict().items():
-                copy[name].copy_(tensor)
-
-    def restore(self, best):
-        """Load the best epoch's weights (``best``) or the last finished epoch's."""
-        self.network.load_state_dict(self.best if best or self.last is None else self.last)
+    def restore(self):
+        self.network.load_state_dict(self.kept)
 
 
 def _warn_stopped_early(history, validation, how):

@@ -194,11 +194,16 @@ def test_mixed_id_types_are_refused():
 
 
 def test_empty_ids_are_dropped_with_a_count(tmp_path):
-    text = "session_id,item_id,timestamp\n1,5,1\n1,,2\n,6,3\n2,7,4\n2,8,5\n"
-    with pytest.warns(UserWarning, match="dropped 1 of 5 clicks whose column 'item_id' is empty"):
+    text = "session_id,item_id,timestamp\n1,5,1\n1,,2\n,6,3\n2,,4\n2,8,5\n3,9,6\n"
+    message = (
+        r"dropped 3 of 6 clicks without an id: 1 in column 'session_id' \(first on data row 3\), "
+        r"2 in column 'item_id' \(first on data row 2\) empty\."
+    )
+    with pytest.warns(UserWarning, match=message) as caught:
         data = load_click_log(_write(tmp_path / "c.csv", text))
-    np.testing.assert_array_equal(data.item_ids, [5, 7, 8])
-    np.testing.assert_array_equal(data.timestamps, [1, 4, 5])
+    assert len(caught) == 1
+    np.testing.assert_array_equal(data.item_ids, [5, 8, 9])
+    np.testing.assert_array_equal(data.timestamps, [1, 5, 6])
     frame = pd.DataFrame({"session_id": [1, 1], "item_id": [None, None], "timestamp": [0, 1]})
     with pytest.warns(UserWarning, match="dropped 2"), pytest.raises(ValueError, match="no click"):
         load_click_log(frame)

@@ -353,17 +353,21 @@ def _log(frame, source, columns, *, time_format=None, time_unit="s", missing_tim
         raise _missing_columns_error(source, missing, list(frame.columns))
     frame = frame.reset_index(drop=True)
     id_fields = ("session_ids", "item_ids", "user_ids")
-    empty = np.zeros(len(frame), dtype=bool)
+    empty, where = np.zeros(len(frame), dtype=bool), []
     for field in id_fields:
         if columns[field] is not None:
             gaps = frame[columns[field]].isna().to_numpy()
             if gaps.any():
-                _warn(
-                    f"{source}: dropped {int(gaps.sum()):,} of {len(frame):,} clicks whose "
-                    f"column {columns[field]!r} is empty (first on data row "
-                    f"{_row(np.argmax(gaps))})."
+                where.append(
+                    f"{int(gaps.sum()):,} in column {columns[field]!r} (first on data row "
+                    f"{_row(np.argmax(gaps))})"
                 )
             empty |= gaps
+    if where:
+        _warn(
+            f"{source}: dropped {int(empty.sum()):,} of {len(frame):,} clicks without an id: "
+            f"{', '.join(where)} empty."
+        )
     if columns["timestamps"] is None:
         times = np.arange(len(frame), dtype=np.int64)
     else:

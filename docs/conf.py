@@ -88,7 +88,7 @@ def _public_names():
 
     names = {f"skvaser.{name}" for name in skvaser.__all__}
     for module in ("skvaser.datasets", "skvaser.metrics", "skvaser.model_selection",
-                   "skvaser.evaluation"):
+                   "skvaser.evaluation", "skvaser.persistence"):
         mod = importlib.import_module(module)
         top = set(skvaser.__all__)
         names |= {f"{module}.{name}" for name in mod.__all__ if name not in top}

@@ -72,7 +72,17 @@ class BaseRecommender(BaseEstimator):
 
         ``fit`` needs at least one row; ``predict`` accepts none (it returns no rows). A 1-D or
         3-D ``X``, or prefixes of another width than in ``fit``, raise a ValueError that says so.
+        A fitted model given an array of the fitted width (the serving path) skips
+        scikit-learn's generic checks, which such an array passes, and checks its ids only.
         """
+        if (
+            not reset
+            and isinstance(X, np.ndarray)
+            and X.dtype.kind in "iuO"
+            and X.shape[1:] == (getattr(self, "n_features_in_", None),)
+            and not hasattr(self, "feature_names_in_")
+        ):
+            return check_item_ids(X, name="X", padding_value=self.padding_value, ndim=2)
         try:
             X = validate_data(
                 self, X, reset=reset, dtype=None, ensure_all_finite=False, accept_sparse=False,

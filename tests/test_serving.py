@@ -166,8 +166,11 @@ def test_make_queries_asks_for_the_next_click_of_whole_sessions(model):
     np.testing.assert_array_equal(model.make_queries([long])[0], long[-MAX_LEN:])
     np.testing.assert_array_equal(model.make_queries([[], [7]]), [padded([]), padded([7])])
     np.testing.assert_array_equal(
-        sessions_to_queries([["a"]], max_len=2, padding_value=None), [[None, "a"]]
+        sessions_to_queries([["a"], []], max_len=2, padding_value=None),
+        np.array([[None, "a"], [None, None]], dtype=object),
     )
+    assert sessions_to_queries([[]], max_len=2, padding_value=None).dtype == object
+    np.testing.assert_array_equal(sessions_to_queries([[3], []], max_len=2), [[-1, 3], [-1, -1]])
 
 
 def test_sessions_to_queries_rejects_bad_input():

@@ -163,7 +163,8 @@ def sessions_to_queries(sessions, *, max_len=30, padding_value=-1):
             f"padding_value={padding_value!r} is also an item id in sessions: choose a padding "
             "value that no item has."
         )
-    X = np.full((len(kept), max_len), padding_value, dtype=items.dtype)
+    integer = items.dtype != object and isinstance(padding_value, numbers.Integral)
+    X = np.full((len(kept), max_len), padding_value, dtype=np.int64 if integer else object)
     row = np.repeat(np.arange(len(kept)), kept)
     position = np.arange(len(flat)) - np.repeat(np.cumsum(kept) - kept, kept)
     column = max_len - np.repeat(kept, kept) + position

@@ -195,7 +195,8 @@ class NeuralRecommender(BaseRecommender):
         one copy of its item weights (``4 * n_items_ * dim`` bytes), the encoded prefixes
         (``8 * n_samples * max_len``) and the result (``16 * n_samples * k``).
         """
-        self.network_.eval()
+        if self.network_.training:
+            self.network_.eval()
         weights = self.network_.item_weights()  # once: some networks build it (bias column)
         if allowed is not None:
             allowed = torch.as_tensor(allowed, device=self.device_)

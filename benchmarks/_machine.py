@@ -1,0 +1,41 @@
+"""What every benchmark prints about the machine: the CPU, its flags that matter, the threads
+and the load (on a shared machine, wall times move with the load)."""
+
+import os
+import platform
+
+import numpy as np
+import torch
+
+#: CPU flags that decide which kernels run: AVX2, AVX-512, bfloat16 dot products, AMX.
+FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_bf16", "amx_tile")
+
+
+def load():
+    """The 1-, 5- and 15-minute load averages."""
+    return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def cpu():
+    """The CPU's model name and which of ``FLAGS`` it has."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    break
+    except OSError:
+        pass
+    present = ", ".join(flag for flag in FLAGS if flag in flags) or "none of " + ", ".join(FLAGS)
+    return f"{model}; flags: {present}"
+
+
+def describe():
+    """One line: CPU, flags, cores, torch's threads and versions, the load."""
+    return (
+        f"{cpu()}; {os.cpu_count()} cores; torch {torch.__version__} with "
+        f"{torch.get_num_threads()} threads; numpy {np.__version__}; {load()}"
+    )

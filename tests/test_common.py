@@ -528,6 +528,30 @@ def check_warm_start_continues(estimator):
     np.testing.assert_array_equal(model.predict(X), fitted(estimator).predict(X))
 
 
+def check_warm_start_with_nothing_to_learn(estimator):
+    """A warm refit with no usable row raises naming the fix and leaves the model as it was;
+    one usable row, or a catalogue of one item, trains."""
+    X, y = data()
+    model = clone(estimator).set_params(warm_start=True, early_stopping=False).fit(X, y)
+    before = (model.n_iter_, model.predict(X))
+    for rows, targets in (
+        ([padded([])] * 2, [y[0], y[1]]),  # empty rows
+        ([padded([UNKNOWN])], [y[0]]),  # unknown clicks
+        ([X[0]], [UNKNOWN]),  # an unknown target
+    ):
+        with pytest.warns(UserWarning, match="warm_start keeps the item vocabulary"):
+            with pytest.raises(ValueError, match=r"none of the \d+ rows can be trained on.*"
+                               r"warm_start=False"):
+                model.fit(np.array(rows), np.array(targets))
+        assert model.n_iter_ == before[0]
+        np.testing.assert_array_equal(model.predict(X), before[1])
+    model.fit(X[:1], y[:1])  # one row
+    assert model.n_iter_ == before[0] + model.max_iter
+    single = clone(estimator).set_params(warm_start=True, early_stopping=False)
+    single.fit([padded([7])], [7]).fit([padded([7, 7])], [7])  # one item, warm
+    np.testing.assert_array_equal(single.predict([padded([7])])[0, :1], [7])
+
+
 def check_cuda_model_loads_on_the_cpu(estimator):
     """A model pickled on CUDA loads on a CPU-only machine with a warning (yielded only where
     CUDA is absent: test_cuda.py covers real devices)."""
@@ -622,6 +646,7 @@ def _yield_recommender_checks(estimator):
         yield check_diverged_loss_names_the_term
         yield check_keyboard_interrupt_keeps_a_usable_model
         yield check_warm_start_continues
+        yield check_warm_start_with_nothing_to_learn
         yield check_encode_ranks_like_predict
         yield check_matmul_precision
         if not torch.cuda.is_available():

@@ -1,8 +1,10 @@
 """Exact top-k selection over score matrices, with deterministic ties.
 
 Two implementations of one rule -- the ``k`` highest scores of each row, best first, ties broken
-towards the lower column -- so that a row's result never depends on the other rows, on the batch
-size or on how the columns were chunked:
+towards the lower column -- so that, given its scores, a row's selection never depends on the
+other rows, on the batch size or on how the columns were chunked (the scores of the neural
+models themselves come from batched float32 products, whose rounding may differ with the batch:
+see the user guide's "Serving recommendations"):
 
 - :func:`top_k` on NumPy arrays (the neighbourhood models), in blocks of at most ``max_cells``
   cells: whole rows when they fit, else column chunks merged into a running top-k;

@@ -316,7 +316,12 @@ def test_eval_mode_uses_the_posterior_mean():
     assert regularization is None
     mean, _ = _posterior(network, x)
     torch.testing.assert_close(decoded[:, :3], mean)
-    torch.testing.assert_close(network.query(x), network.query(x), atol=0, rtol=0)
+    # the noise it is given is not used: two generators give the same query (in training mode,
+    # they do not)
+    draws = [torch.Generator().manual_seed(seed) for seed in (1, 2)]
+    assert torch.equal(network.query(x, draws[0]), network.query(x, draws[1]))
+    network.train()
+    assert not torch.equal(network.query(x, draws[0]), network.query(x, draws[1]))
 
 
 @pytest.mark.parametrize("amortized", [True, False], ids=["amortized", "shared"])

@@ -78,12 +78,19 @@ def test_predict_is_deterministic(fitted, data):
     assert first.shape == (len(X), 20) and first.dtype == np.int64
     assert np.isin(first, fitted.items_).all()
     assert (np.sort(first, axis=1)[:, 1:] != np.sort(first, axis=1)[:, :-1]).all()  # distinct
-    np.testing.assert_array_equal(first, fitted.predict(X))
-    # the network in eval mode gives the same query twice (no sampling, no dropout)
+    # the network in eval mode ignores the random draws it is given (no sampling, no dropout),
+    # which change its training-mode query
     x = torch.as_tensor(compact_codes(fitted._encode(X[:50]))[0])
-    assert not fitted.network_.training
-    with torch.no_grad():
-        assert torch.equal(fitted.network_.query(x), fitted.network_.query(x))
+    network = copy.deepcopy(fitted.network_)
+    assert not network.training
+
+    def queries():
+        with torch.no_grad():
+            return [network.query(x, torch.Generator().manual_seed(seed)) for seed in (1, 2)]
+
+    assert torch.equal(*queries())
+    network.train()
+    assert not torch.equal(*queries())
 
 
 def test_predictions_do_not_depend_on_the_other_rows(fitted, data):

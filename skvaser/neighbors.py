@@ -725,13 +725,15 @@ class _FilteredRanking:
         n_items = model.n_items_
         self.allowed = None if allowed is None else allowed[model._order]  # internal order
         # unscored candidates in popularity order: enough to fill k slots past the seen items
-        fill = np.arange(n_items) if self.allowed is None else np.flatnonzero(self.allowed)
+        n_fill = k + (codes.shape[1] if exclude_seen else 0)
+        self.fill = (
+            np.arange(min(n_fill, n_items))
+            if self.allowed is None
+            else np.flatnonzero(self.allowed)[:n_fill]
+        )
         self.seen = None
         if exclude_seen:
             self.seen = np.where(codes > 0, model._rank_of[np.maximum(codes, 1) - 1], -1)
-        self.fill = fill[: k + (codes.shape[1] if exclude_seen else 0)]
-        self.fill_slot = np.full(n_items, -1, dtype=np.int64)
-        self.fill_slot[self.fill] = np.arange(len(self.fill))
         self.indices = np.empty((len(codes), k), dtype=np.int64)
         self.scores = np.empty((len(codes), k))
 
@@ -750,6 +752,12 @@ class _FilteredRanking:
         scores.sort_indices()
         return scores
 
+    def _take(self, taken, row, columns):
+        """Mark ``taken[row, slot]`` for the ``columns`` that are fill candidates."""
+        slot = np.minimum(np.searchsorted(self.fill, columns), len(self.fill) - 1)
+        hit = self.fill[slot] == columns if len(self.fill) else np.zeros(len(columns), bool)
+        taken[row[hit], slot[hit]] = True
+
     def rank_block(self, begin, end, scores):
         """Rank the rows ``begin:end`` from their sparse (rows, n_items) internal scores."""
         seen = None if self.seen is None else self.seen[begin:end]
@@ -758,12 +766,10 @@ class _FilteredRanking:
         best, best_values, valid = _sparse_top_k(scores, k)
         taken = np.zeros((n_rows, n_fill), dtype=bool)  # fill items scored or seen
         row = np.repeat(np.arange(n_rows), np.diff(scores.indptr))
-        slot = self.fill_slot[scores.indices]
-        taken[row[slot >= 0], slot[slot >= 0]] = True
+        self._take(taken, row, scores.indices)
         if seen is not None:
             row, position = np.nonzero(seen >= 0)
-            slot = self.fill_slot[seen[row, position]]
-            taken[row[slot >= 0], slot[slot >= 0]] = True
+            self._take(taken, row, seen[row, position])
         columns = np.hstack([best, np.broadcast_to(self.fill, (n_rows, n_fill))])
         values = np.hstack([best_values, np.zeros((n_rows, n_fill))])
         invalid = np.hstack([~valid, taken])

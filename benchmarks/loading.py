@@ -23,7 +23,6 @@ average are printed along the way: on a shared machine, wall times move with the
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -36,35 +35,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+from _machine import cpu, load
 
 from skvaser.datasets import load_click_log, load_yoochoose_clicks
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "diginetica.csv.gz"
 YOOCHOOSE_CLICKS, YOOCHOOSE_ITEMS = 33_003_944, 52_739
 CHUNK = 2_000_000
-FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_bf16", "amx_tile")
-
-
-def load():
-    return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 def machine():
-    """CPU model, its flags among ``FLAGS``, the cores and pyarrow's threads."""
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("model name") and model in ("", platform.machine()):
-                    model = line.split(":", 1)[1].strip()
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    break
-    except OSError:
-        pass
-    present = ", ".join(flag for flag in FLAGS if flag in flags) or "none of " + ", ".join(FLAGS)
+    """CPU model, its flags, the cores and pyarrow's threads."""
     return (
-        f"{model}; flags: {present}; {os.cpu_count()} cores, pyarrow {pa.__version__} with "
+        f"{cpu()}; {os.cpu_count()} cores, pyarrow {pa.__version__} with "
         f"{pa.cpu_count()} CPU threads, pandas {pd.__version__}, numpy {np.__version__}"
     )
 

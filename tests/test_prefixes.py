@@ -204,7 +204,11 @@ def test_doctests():
         ({"item_ids": [1.0, 2.5, 2.0]}, ValueError, "non-integer"),
         ({"item_ids": [1, -2, 2]}, ValueError, "negative"),
         ({"item_ids": [1, -1, 2]}, ValueError, "negative"),  # the padding value is no item
-        ({"item_ids": np.array(["a", 2, "c"], dtype=object)}, TypeError, "mixed types, such as 'a' \\(str\\) and 2"),
+        (
+            {"item_ids": np.array(["a", 2, "c"], dtype=object)},
+            TypeError,
+            "mixed types, such as 'a' \\(str\\) and 2",
+        ),
         ({"item_ids": [True, False, True]}, TypeError, "got dtype bool"),
         ({"item_ids": [[1, 2, 3]]}, ValueError, "1-D"),
         ({"item_ids": [1, 2]}, ValueError, "same length"),

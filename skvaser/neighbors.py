@@ -261,7 +261,7 @@ class ItemKNNRecommender(BaseRecommender):
 
 
 class SessionKNNRecommender(BaseRecommender):
-    __doc__ = f"""V-SKNN: session-based nearest neighbours with position decay (Ludewig and Jannach).
+    __doc__ = f"""V-SKNN: session-based nearest neighbours with position decay (Ludewig, Jannach).
 
     The training sessions most similar to the current prefix vote for their items. The prefix
     is a real-valued vector over the items whose newest click weighs 1 and older clicks less

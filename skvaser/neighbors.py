@@ -1,10 +1,13 @@
 """Neighbourhood recommenders on session co-occurrence: Item-KNN and session-kNN (V-SKNN)."""
 
+import sys
+import time
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
+from tqdm import tqdm
 
 from ._ranking import top_k
 from ._sklearn import Interval, StrOptions
@@ -47,6 +50,9 @@ class ItemKNNRecommender(BaseRecommender):
         prefix of ``n`` clicks, used when ``use_all_clicks=True``: ``"harmonic"`` ``1 / (p + 1)``,
         ``"linear"`` ``(n - p) / n``, ``"none"`` 1.
     {RANKING_PARAMETERS}
+    verbose : int, default=0
+        Print the time of each step of ``fit`` and, when ``predict`` ranks many prefixes, its
+        progress (a bar on a terminal, plain lines elsewhere).
 
     Attributes
     ----------
@@ -145,6 +151,7 @@ class ItemKNNRecommender(BaseRecommender):
         "shrinkage": [Interval(Real, 0, None, closed="left")],
         "use_all_clicks": ["boolean"],
         "decay": [StrOptions({"linear", "harmonic", "none"})],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -159,6 +166,7 @@ class ItemKNNRecommender(BaseRecommender):
         exclude_seen=False,
         handle_unknown="warn",
         padding_value=-1,
+        verbose=0,
     ):
         self.n_neighbors = n_neighbors
         self.alpha = alpha
@@ -169,6 +177,7 @@ class ItemKNNRecommender(BaseRecommender):
         self.exclude_seen = exclude_seen
         self.handle_unknown = handle_unknown
         self.padding_value = padding_value
+        self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, groups=None):
@@ -190,10 +199,13 @@ class ItemKNNRecommender(BaseRecommender):
         self : ItemKNNRecommender
             The fitted recommender.
         """
+        started = time.perf_counter()
         sessions, _ = _training_sessions(self, X, y, groups)
         sessions, support, order, rank = _by_popularity(sessions)
-
+        _say(self, f"{sessions.shape[0]:,} sessions of {self.n_items_:,} items", started)
+        started = time.perf_counter()
         self._similarity = self._neighbours(sessions, support[order])
+        _say(self, f"similarities, {self._similarity.nnz:,} kept", started)
         self._order = order
         self._rank_of = rank
         self._popularity_order = order  # cold start: the items of the most sessions
@@ -255,7 +267,7 @@ class ItemKNNRecommender(BaseRecommender):
             minlength=len(codes),
         )
         ranking = _FilteredRanking(self, codes, k, allowed, exclude_seen)
-        for begin, end in _row_blocks(bound, _MAX_ENTRIES):
+        for begin, end in _reported(self, _row_blocks(bound, _MAX_ENTRIES), len(codes)):
             ranking.rank_block(begin, end, sp.csr_array(weights[begin:end] @ self._similarity))
         return ranking.result()
 
@@ -301,6 +313,9 @@ class SessionKNNRecommender(BaseRecommender):
         multiplied by ``1 + λ log(n_sessions / s_j)``, ``s_j`` its number of training
         sessions. 0 disables it.
     {RANKING_PARAMETERS}
+    verbose : int, default=0
+        Print the time of each step of ``fit`` and, when ``predict`` ranks many prefixes, its
+        progress (a bar on a terminal, plain lines elsewhere).
 
     Attributes
     ----------
@@ -421,6 +436,7 @@ class SessionKNNRecommender(BaseRecommender):
         "similarity": [StrOptions({"dot", "cosine"})],
         "match_decay": [StrOptions({"none", "harmonic"})],
         "idf_weighting": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -436,6 +452,7 @@ class SessionKNNRecommender(BaseRecommender):
         exclude_seen=False,
         handle_unknown="warn",
         padding_value=-1,
+        verbose=0,
     ):
         self.n_neighbors = n_neighbors
         self.sample_size = sample_size
@@ -447,6 +464,7 @@ class SessionKNNRecommender(BaseRecommender):
         self.exclude_seen = exclude_seen
         self.handle_unknown = handle_unknown
         self.padding_value = padding_value
+        self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, groups=None):
@@ -468,6 +486,7 @@ class SessionKNNRecommender(BaseRecommender):
         self : SessionKNNRecommender
             The fitted recommender.
         """
+        started = time.perf_counter()
         sessions, last_row = _training_sessions(self, X, y, groups)
         sessions = sp.csr_array(sessions[np.argsort(-last_row, kind="stable")])
         sessions, support, order, rank = _by_popularity(sessions)
@@ -489,6 +508,7 @@ class SessionKNNRecommender(BaseRecommender):
         self._popularity_order = order  # cold start: the items of the most sessions
         self.item_popularity_ = support
         self.n_sessions_ = n_sessions
+        _say(self, f"{n_sessions:,} sessions of {self.n_items_:,} items", started)
         return self
 
     @property
@@ -591,7 +611,7 @@ class SessionKNNRecommender(BaseRecommender):
         scored = np.minimum(np.minimum(candidates, self.n_neighbors) * longest, self.n_items_)
         bound = np.maximum(candidates, scored)
         ranking = _FilteredRanking(self, codes, k, allowed, exclude_seen)
-        for begin, end in _row_blocks(bound, _MAX_ENTRIES):
+        for begin, end in _reported(self, _row_blocks(bound, _MAX_ENTRIES), len(codes)):
             neighbours = self._neighbours(weights[begin:end], recency[begin:end])
             scores = sp.csr_array(neighbours @ self._sessions)
             if self._item_weight is not None:
@@ -695,6 +715,34 @@ def _row_blocks(bound, max_entries):
         end = max(begin + 1, int(np.searchsorted(cumulative, offset + max_entries, "right")))
         yield begin, end
         begin = end
+
+
+def _say(model, what, started):
+    """At ``verbose``: one line, the model's name, what was done and its seconds."""
+    if model.verbose:
+        print(f"{type(model).__name__}: {what} in {time.perf_counter() - started:.1f} s",
+              flush=True)
+
+
+def _reported(model, blocks, n_rows):
+    """The row blocks of a ranking; at ``verbose``, its progress over the rows (a tqdm bar on
+    a terminal, else a line for every tenth of the rows) once it takes more than one block."""
+    if not model.verbose:
+        yield from blocks
+        return
+    name, started, every = type(model).__name__, time.perf_counter(), n_rows / 10
+    next_line = every
+    bar = tqdm(total=n_rows, desc=name, unit="prefix", leave=False, file=sys.stdout,
+               disable=not sys.stdout.isatty())
+    with bar:
+        for begin, end in blocks:
+            yield begin, end
+            bar.update(end - begin)
+            if not sys.stdout.isatty() and end >= next_line and end < n_rows:
+                elapsed = time.perf_counter() - started
+                print(f"{name}: ranked {end:,} of {n_rows:,} prefixes in {elapsed:.1f} s, "
+                      f"about {elapsed * (n_rows - end) / end:.0f} s left", flush=True)
+                next_line = end + every
 
 
 def _first_per_row(matrix, n):

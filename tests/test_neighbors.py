@@ -1,4 +1,5 @@
 import pickle
+import re
 import warnings
 
 import joblib
@@ -17,7 +18,7 @@ from sklearn.preprocessing import FunctionTransformer
 from skvaser import neighbors
 from skvaser.datasets import sessions_to_prefixes
 from skvaser.metrics import SCORERS
-from skvaser.neighbors import ItemKNNRecommender, _row_labels
+from skvaser.neighbors import ItemKNNRecommender, SessionKNNRecommender, _row_labels
 
 PAD = -1
 
@@ -437,3 +438,23 @@ def test_reaches_the_published_figures(name, published):
     result = evaluate_recommender(ItemKNNRecommender(), train, test, max_len=30)
     assert result["recall"] >= published[0]
     assert result["mrr"] >= published[1]
+
+
+@pytest.mark.parametrize("cls", [ItemKNNRecommender, SessionKNNRecommender])
+def test_verbose_reports_fit_and_long_rankings(cls, capsys, monkeypatch):
+    """verbose=0 prints nothing; verbose=1 names the model, times fit's steps and, once a
+    ranking takes several blocks, reports its progress (plain lines off a terminal)."""
+    X, y, _ = _expand(_random_sessions(200, 30, seed=7), max_len=4)
+    cls().fit(X, y).predict(X)
+    assert capsys.readouterr().out == ""
+    model = cls(verbose=1).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(re.fullmatch(rf"{cls.__name__}: .* sessions of \d+ items in [\d.]+ s|"
+                                      rf"{cls.__name__}: similarities, [\d,]+ kept in [\d.]+ s",
+                                      line) for line in lines)
+    monkeypatch.setattr(neighbors, "_MAX_ENTRIES", 50)
+    np.testing.assert_array_equal(model.predict(X), cls().fit(X, y).predict(X))
+    progress = capsys.readouterr().out.splitlines()
+    assert len(progress) >= 5
+    assert all(re.fullmatch(rf"{cls.__name__}: ranked [\d,]+ of {len(X):,} prefixes in "
+                            r"[\d.]+ s, about \d+ s left", line) for line in progress)

@@ -183,7 +183,7 @@ def test_early_stopping_records_validation_scores(name, data):
     "make, bad",
     [
         (GRU4RecRecommender, {"loss": "top1"}),
-        (GRU4RecRecommender, {"n_negatives": 0}),
+        (GRU4RecRecommender, {"n_negatives": -1}),
         (STAMPRecommender, {"init_std": 0.0}),
         (ReLaVaRRecommender, {"beta": -1.0}),
     ],

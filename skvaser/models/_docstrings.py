@@ -30,6 +30,24 @@ max_iter : int, default={max_iter}
         Epochs without an improvement greater than ``tol`` before stopping.
     tol : float, default=1e-4
         Minimal improvement of the validation Recall@20.
+    n_negatives : int, default=0
+        0 trains with the full softmax over every item (the paper's). A positive number trains
+        each batch against its own targets plus ``n_negatives`` shared negatives, drawn with
+        replacement from the items' popularity raised to ``sample_alpha`` (through
+        ``random_state``), with the log-Q correction: every candidate's logit is lowered by the
+        log of its expected number of copies among the batch's candidates, so that the scores
+        stay comparable across items and prediction, which always ranks the whole catalogue,
+        is consistent. A copy of a row's target among its negatives is left out of that row's
+        softmax. The item tables then get sparse gradients and a lazy Adam
+        (:class:`torch.optim.SparseAdam`: only the rows a step reads, and their moments, are
+        updated), so a step costs the batch, not the catalogue: for catalogues of 10**5 items
+        and more. ``n_negatives`` at least the number of items trains with the full softmax.
+        See :mod:`skvaser.nn.sampled_softmax`.
+    sample_alpha : float, default=0.75
+        Exponent of the popularity (the count of each item as a training target) that the
+        negatives are drawn from: 0 draws uniformly from the catalogue, 1 as often as items are
+        clicked (GRU4Rec's ``sample_alpha``; its default). With ``sample_alpha > 0`` an item
+        that is never a training target is never a negative. Unused when ``n_negatives=0``.
     device : str or torch.device, default="auto"
         ``"auto"`` trains on CUDA when a GPU is present, else on the CPU; the resolved device is
         ``device_``.

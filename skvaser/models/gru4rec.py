@@ -1,6 +1,6 @@
 """GRU4RecRecommender: session-based recommendation with a recurrent neural network."""
 
-from numbers import Integral, Real
+from numbers import Real
 
 from .._sklearn import Interval, StrOptions
 from ..base import RANKING_PARAMETERS
@@ -34,13 +34,9 @@ class GRU4RecRecommender(NeuralRecommender):
     loss : {{"cross_entropy", "bpr_max"}}, default="cross_entropy"
         Softmax cross-entropy of the next item, or BPR-max (Hidasi & Karatzoglou, 2018),
         ``-log sum_j s_j sigmoid(r_i - r_j) + bpr_max_regularization * sum_j s_j r_j^2``, with
-        ``s`` the softmax over the negatives' scores ``r_j``.
-    n_negatives : int or None, default=None
-        None scores the target against every other item. An int samples the negatives instead,
-        for large catalogues: the other targets of the mini-batch (which follow the items'
-        popularity, GRU4Rec's mini-batch sampling) plus ``n_negatives`` items drawn uniformly
-        from the catalogue (from ``random_state``). Ranking at prediction always covers all
-        items.
+        ``s`` the softmax over the negatives' scores ``r_j``. With ``n_negatives > 0`` the
+        negatives of BPR-max are the batch's other targets and the sampled items, without the
+        log-Q correction (as in GRU4Rec); cross-entropy is corrected.
     bpr_max_regularization : float, default=1.0
         Weight of BPR-max's score regularisation (``bpreg`` of the official implementation);
         unused with ``loss="cross_entropy"``.
@@ -88,7 +84,6 @@ class GRU4RecRecommender(NeuralRecommender):
     _parameter_constraints: dict = {
         **NeuralRecommender._parameter_constraints,
         "loss": [StrOptions({"cross_entropy", "bpr_max"})],
-        "n_negatives": [Interval(Integral, 1, None, closed="left"), None],
         "bpr_max_regularization": [Interval(Real, 0, None, closed="left")],
     }
 
@@ -100,7 +95,6 @@ class GRU4RecRecommender(NeuralRecommender):
         embedding_dropout=0.0,
         context_dropout=0.25,
         loss="cross_entropy",
-        n_negatives=None,
         bpr_max_regularization=1.0,
         max_iter=_DEFAULTS["max_iter"],
         batch_size=512,
@@ -110,6 +104,8 @@ class GRU4RecRecommender(NeuralRecommender):
         validation_fraction=0.1,
         n_iter_no_change=_DEFAULTS["n_iter_no_change"],
         tol=1e-4,
+        n_negatives=0,
+        sample_alpha=0.75,
         n_recommendations=20,
         exclude_seen=False,
         handle_unknown="warn",
@@ -125,7 +121,6 @@ class GRU4RecRecommender(NeuralRecommender):
         self.embedding_dropout = embedding_dropout
         self.context_dropout = context_dropout
         self.loss = loss
-        self.n_negatives = n_negatives
         self.bpr_max_regularization = bpr_max_regularization
         self.max_iter = max_iter
         self.batch_size = batch_size
@@ -135,6 +130,8 @@ class GRU4RecRecommender(NeuralRecommender):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.n_negatives = n_negatives
+        self.sample_alpha = sample_alpha
         self.n_recommendations = n_recommendations
         self.exclude_seen = exclude_seen
         self.handle_unknown = handle_unknown
@@ -153,6 +150,5 @@ class GRU4RecRecommender(NeuralRecommender):
             self.embedding_dropout,
             self.context_dropout,
             self.loss,
-            self.n_negatives,
             self.bpr_max_regularization,
         )

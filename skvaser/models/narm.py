@@ -72,6 +72,8 @@ class NARMRecommender(NeuralRecommender):
         validation_fraction=0.1,
         n_iter_no_change=_DEFAULTS["n_iter_no_change"],
         tol=1e-4,
+        n_negatives=0,
+        sample_alpha=0.75,
         n_recommendations=20,
         exclude_seen=False,
         handle_unknown="warn",
@@ -95,6 +97,8 @@ class NARMRecommender(NeuralRecommender):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.n_negatives = n_negatives
+        self.sample_alpha = sample_alpha
         self.n_recommendations = n_recommendations
         self.exclude_seen = exclude_seen
         self.handle_unknown = handle_unknown

@@ -14,6 +14,7 @@ from .._validation import is_padding
 from ..base import BaseRecommender
 from ..nn._torch_compat import cpu_has_bfloat16_dot_products
 from ..nn.batching import PrefixBatches
+from ..nn.sampled_softmax import NegativeSampler, popularity_counts
 from ..nn.trainer import TrainingHistory, train_network
 
 __all__ = ["NeuralRecommender", "resolve_device", "resolve_matmul_precision"]
@@ -67,6 +68,8 @@ class NeuralRecommender(BaseRecommender):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
+        "n_negatives": [Interval(Integral, 0, None, closed="left")],
+        "sample_alpha": [Interval(Real, 0, None, closed="left")],
         "device": [str, torch.device],
         "matmul_precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "random_state": ["random_state"],
@@ -109,24 +112,28 @@ class NeuralRecommender(BaseRecommender):
         batch_generator = torch.Generator().manual_seed(self._seed + self._steps + 2)
 
         train, validation = self._split_validation(X_codes, y_codes)
-        self._history, self._steps = train_network(
-            self.network_,
-            train,
-            validation,
-            max_iter=self.max_iter,
-            learning_rate=self.learning_rate_init,
-            learning_rate_decay=self.learning_rate_decay,
-            beta=getattr(self, "beta", 0.0),
-            beta_annealing_steps=getattr(self, "beta_annealing_steps", 0),
-            n_iter_no_change=self.n_iter_no_change,
-            tol=self.tol,
-            generator=generator,
-            batch_generator=batch_generator,
-            verbose=self.verbose,
-            label=type(self).__name__,
-            history=self._history,
-            start_step=self._steps,
-        )
+        self._set_sampling(train)
+        try:
+            self._history, self._steps = train_network(
+                self.network_,
+                train,
+                validation,
+                max_iter=self.max_iter,
+                learning_rate=self.learning_rate_init,
+                learning_rate_decay=self.learning_rate_decay,
+                beta=getattr(self, "beta", 0.0),
+                beta_annealing_steps=getattr(self, "beta_annealing_steps", 0),
+                n_iter_no_change=self.n_iter_no_change,
+                tol=self.tol,
+                generator=generator,
+                batch_generator=batch_generator,
+                verbose=self.verbose,
+                label=type(self).__name__,
+                history=self._history,
+                start_step=self._steps,
+            )
+        finally:
+            self.network_.sampler = None  # training state only: never pickled or kept
         history = self._history
         self.n_iter_ = len(history.loss)
         self.loss_curve_ = list(history.loss)
@@ -134,6 +141,24 @@ class NeuralRecommender(BaseRecommender):
         self.validation_scores_ = list(history.validation_scores) if validation else None
         self.best_validation_score_ = history.best_score if validation else None
         return self
+
+    def _set_sampling(self, train):
+        """Give the network its negative sampler and sparse item gradients when
+        ``0 < n_negatives < n_items_`` (else the full softmax and dense gradients).
+
+        The popularity counts are those of the training targets ``train`` (validation rows
+        left out); the sampler draws from a generator of its own, seeded from ``random_state``.
+        """
+        sampled = 0 < self.n_negatives < self.n_items_
+        self.network_.use_sparse_gradients(sampled)
+        if not sampled:
+            self.network_.sampler = None
+            return
+        generator = torch.Generator(device=self.device_).manual_seed(self._seed + self._steps + 3)
+        self.network_.sampler = NegativeSampler(
+            popularity_counts(train.targets, self.n_items_), self.n_negatives, self.sample_alpha,
+            generator,
+        )
 
     def _prepare_warm_fit(self, X, y):
         """Validate data for a warm-start refit; return the encoded rows the fitted vocabulary

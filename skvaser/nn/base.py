@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 from .._ranking import SCORE_ITEMS, rank_items
+from .sampled_softmax import sampled_cross_entropy
 from .softmax import CACHE_CELLS, item_cross_entropy
 
 __all__ = ["SessionNetwork"]
@@ -38,11 +39,56 @@ class SessionNetwork(nn.Module):
         """
         return {"reconstruction": self.reconstruction(self.query(x, generator), y)}
 
+    #: Draws the shared negatives of the sampled softmax
+    #: (:class:`~skvaser.nn.sampled_softmax.NegativeSampler`); None: the full softmax. Set by
+    #: the estimator for the duration of ``fit``.
+    sampler = None
+    #: Whether the item tables get sparse gradients (:meth:`use_sparse_gradients`).
+    sparse_gradients = False
+
     def reconstruction(self, query, y):
-        """Mean full-softmax cross-entropy (nats) of the next items ``y`` (codes 1..n_items)
-        given the queries (B, D) of their prefixes; blocked on the CPU
-        (:func:`~skvaser.nn.softmax.item_cross_entropy`)."""
-        return item_cross_entropy(query, self.item_weights(), y - 1, self.product_dtype)
+        """Mean softmax cross-entropy (nats) of the next items ``y`` (codes 1..n_items) given
+        the queries (B, D) of their prefixes.
+
+        Without a :attr:`sampler`, over all items, blocked on the CPU
+        (:func:`~skvaser.nn.softmax.item_cross_entropy`); with one, over the batch's targets
+        and the sampler's shared negatives, log-Q corrected
+        (:func:`~skvaser.nn.sampled_softmax.sampled_cross_entropy`).
+        """
+        target = y - 1
+        if self.sampler is None:
+            return item_cross_entropy(query, self.item_weights(), target, self.product_dtype)
+        candidates = self.sampler.candidates(target)
+        return sampled_cross_entropy(
+            query, self.candidate_weights(candidates), target, candidates,
+            self.sampler.log_expected_counts(candidates, len(target)), self.product_dtype,
+        )
+
+    def candidate_weights(self, items):
+        """Rows ``items`` (item indices, LongTensor (C,)) of :meth:`item_weights`: Tensor (C, D).
+
+        Networks override it to read the rows alone (with sparse gradients, when
+        :attr:`sparse_gradients`), not the whole table.
+        """
+        return self.item_weights()[items]
+
+    def use_sparse_gradients(self, sparse):
+        """Make the item tables' gradients sparse (only the rows a step reads) or dense.
+
+        Every :class:`torch.nn.Embedding` of the network switches, and :meth:`candidate_weights`
+        follows :attr:`sparse_gradients`; the tables are then :meth:`sparse_parameters`, for an
+        optimiser that takes sparse gradients.
+        """
+        self.sparse_gradients = bool(sparse)
+        for module in self.modules():
+            if isinstance(module, nn.Embedding):
+                module.sparse = self.sparse_gradients
+
+    def sparse_parameters(self):
+        """The parameters whose gradients are sparse: list of Parameter (empty when dense)."""
+        if not self.sparse_gradients:
+            return []
+        return [module.weight for module in self.modules() if isinstance(module, nn.Embedding)]
 
     @torch.no_grad()
     def top_k(self, x, k, *, weights=None, item_chunk=SCORE_ITEMS, max_rows=None):

@@ -8,7 +8,7 @@ from .base import SessionNetwork
 from .layers import item_embedding, seeded_dropout
 from .softmax import item_cross_entropy
 
-__all__ = ["GRU4RecNetwork", "ItemOutput", "ranking_loss"]
+__all__ = ["GRU4RecNetwork", "ItemOutput", "bpr_max_loss", "ranking_loss"]
 
 
 class ItemOutput(nn.Module):
@@ -32,9 +32,14 @@ class ItemOutput(nn.Module):
         """``[h, 1]``: Tensor (B, dim + 1)."""
         return torch.cat([state, state.new_ones(len(state), 1)], dim=1)
 
-    def weights(self):
-        """``[W, b]``: Tensor (n_items, dim + 1)."""
-        return torch.cat([self.weight, self.bias[:, None]], dim=1)
+    def weights(self, items=None, sparse=False):
+        """``[W, b]``: Tensor (n_items, dim + 1), or its rows ``items`` (LongTensor (C,)):
+        Tensor (C, dim + 1), ``W``'s rows read with sparse gradients when ``sparse`` (the
+        biases' gradient stays dense: one number per item)."""
+        if items is None:
+            return torch.cat([self.weight, self.bias[:, None]], dim=1)
+        rows = F.embedding(items, self.weight, sparse=sparse)
+        return torch.cat([rows, self.bias[items, None]], dim=1)
 
 
 def ranking_loss(query, weights, target, *, loss, n_negatives, bpr_max_regularization, generator,
@@ -85,6 +90,12 @@ def ranking_loss(query, weights, target, *, loss, n_negatives, bpr_max_regulariz
             keep = negative.clone()
             keep[rows, positive] = True
             return F.cross_entropy(scores.masked_fill(~keep, -torch.inf), positive)
+    return bpr_max_loss(scores, positive, negative, bpr_max_regularization)
+
+
+def bpr_max_loss(scores, positive, negative, bpr_max_regularization):
+    """Mean BPR-max loss of rows of ``scores`` (B, C) whose positive is column ``positive`` (B,)
+    and whose negatives are the columns where ``negative`` (B, C) is True."""
     target_scores = scores.gather(1, positive[:, None])  # (B, 1)
     lowest = torch.finfo(scores.dtype).min  # not -inf: a row without negatives stays finite
     softmax = torch.softmax(scores.masked_fill(~negative, lowest), dim=1) * negative
@@ -107,13 +118,14 @@ class GRU4RecNetwork(SessionNetwork):
     embedding_dropout, context_dropout : float
         Dropout on the click embeddings and on ``h_t``.
     loss : {"cross_entropy", "bpr_max"}
-    n_negatives : int or None
-        See :func:`ranking_loss`.
+        With a :attr:`sampler`, cross-entropy is the log-Q-corrected sampled softmax
+        (:meth:`reconstruction`) and BPR-max ranks the target against the batch's other
+        targets and the sampled negatives (uncorrected, as GRU4Rec does).
     bpr_max_regularization : float
     """
 
     def __init__(self, n_items, embedding_dim, hidden_size, embedding_dropout, context_dropout,
-                 loss="cross_entropy", n_negatives=None, bpr_max_regularization=1.0):
+                 loss="cross_entropy", bpr_max_regularization=1.0):
         super().__init__()
         self.embedding = item_embedding(n_items + 1, embedding_dim)
         self.gru = nn.GRU(embedding_dim, hidden_size, batch_first=True)
@@ -121,7 +133,6 @@ class GRU4RecNetwork(SessionNetwork):
         self.hidden_size = hidden_size
         self.embedding_dropout, self.context_dropout = embedding_dropout, context_dropout
         self.loss = loss
-        self.n_negatives = n_negatives
         self.bpr_max_regularization = bpr_max_regularization
 
     def _state(self, x, generator):
@@ -139,16 +150,26 @@ class GRU4RecNetwork(SessionNetwork):
     def item_weights(self):
         return self.output.weights()
 
+    def candidate_weights(self, items):
+        return self.output.weights(items, sparse=self.sparse_gradients)
+
+    def sparse_parameters(self):
+        return super().sparse_parameters() + ([self.output.weight] if self.sparse_gradients else [])
+
     def loss_terms(self, x, y, generator):
-        return {
-            "reconstruction": ranking_loss(
-                self.query(x, generator),
-                self.item_weights(),
-                y - 1,
-                loss=self.loss,
-                n_negatives=self.n_negatives,
-                bpr_max_regularization=self.bpr_max_regularization,
-                generator=generator,
-                product_dtype=self.product_dtype,
+        query = self.query(x, generator)
+        if self.loss == "cross_entropy":
+            return {"reconstruction": self.reconstruction(query, y)}
+        target = y - 1
+        if self.sampler is None:
+            loss = ranking_loss(
+                query, self.item_weights(), target, loss="bpr_max", n_negatives=None,
+                bpr_max_regularization=self.bpr_max_regularization, generator=generator,
             )
-        }
+            return {"reconstruction": loss}
+        candidates = self.sampler.candidates(target)
+        scores = query @ self.candidate_weights(candidates).T
+        positive = torch.arange(len(target), device=target.device)
+        negative = candidates[None, :] != target[:, None]
+        loss = bpr_max_loss(scores, positive, negative, self.bpr_max_regularization)
+        return {"reconstruction": loss}

@@ -1,6 +1,7 @@
 """NARM: neural attentive session-based recommendation (Li et al., CIKM 2017)."""
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .base import SessionNetwork
@@ -37,3 +38,6 @@ class NARMNetwork(SessionNetwork):
 
     def item_weights(self):
         return self.encoder.embedding.weight[1:]
+
+    def candidate_weights(self, items):
+        return F.embedding(items + 1, self.encoder.embedding.weight, sparse=self.sparse_gradients)

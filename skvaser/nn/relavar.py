@@ -76,6 +76,12 @@ class ReLaVaRNetwork(SessionNetwork):
     def item_weights(self):
         return self.output.weights()
 
+    def candidate_weights(self, items):
+        return self.output.weights(items, sparse=self.sparse_gradients)
+
+    def sparse_parameters(self):
+        return super().sparse_parameters() + ([self.output.weight] if self.sparse_gradients else [])
+
     def loss_terms(self, x, y, generator):
         z, kl = self._last_state(x, generator)
         z = seeded_dropout(z, self.context_dropout, generator, self.training)

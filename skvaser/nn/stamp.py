@@ -1,6 +1,7 @@
 """STAMP: short-term attention/memory priority model (Liu et al., KDD 2018)."""
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .base import SessionNetwork
@@ -71,3 +72,6 @@ class STAMPNetwork(SessionNetwork):
 
     def item_weights(self):
         return self.embedding.weight[1:]
+
+    def candidate_weights(self, items):
+        return F.embedding(items + 1, self.embedding.weight, sparse=self.sparse_gradients)

@@ -214,14 +214,42 @@ def train_network(
 
 
 def _adam(network, learning_rate, learning_rate_decay):
-    """Adam (fused where the device has the kernel) and its per-epoch exponential decay."""
+    """Adam (fused where the device has the kernel) and its per-epoch exponential decay.
+
+    Parameters with sparse gradients (the item tables of a sampled softmax,
+    ``network.sparse_parameters()``) get :class:`torch.optim.SparseAdam` instead, which updates
+    only the rows a step read (and their moments): a step then costs the rows it touched, not
+    the catalogue.
+    """
     device_type = next(network.parameters()).device.type
+    sparse = list(getattr(network, "sparse_parameters", list)())
+    sparse_ids = {id(parameter) for parameter in sparse}
+    dense = [p for p in network.parameters() if id(p) not in sparse_ids]
     # The fused kernel updates every parameter in one pass (benchmarks/README.md).
-    optimizer = torch.optim.Adam(
-        network.parameters(), lr=learning_rate, fused=device_type in ("cpu", "cuda")
-    )
+    optimizer = torch.optim.Adam(dense, lr=learning_rate, fused=device_type in ("cpu", "cuda"))
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=learning_rate_decay)
-    return optimizer, scheduler
+    if not sparse:
+        return optimizer, scheduler
+    sparse_optimizer = torch.optim.SparseAdam(sparse, lr=learning_rate)
+    sparse_scheduler = torch.optim.lr_scheduler.ExponentialLR(
+        sparse_optimizer, gamma=learning_rate_decay
+    )
+    return _Together(optimizer, sparse_optimizer), _Together(scheduler, sparse_scheduler)
+
+
+class _Together:
+    """Optimisers (or schedulers) stepped as one: ``zero_grad`` and ``step`` call each."""
+
+    def __init__(self, *parts):
+        self.parts = parts
+
+    def zero_grad(self, set_to_none=True):
+        for part in self.parts:
+            part.zero_grad(set_to_none=set_to_none)
+
+    def step(self):
+        for part in self.parts:
+            part.step()
 
 
 def _train_epoch(

@@ -1,6 +1,7 @@
 """VASER: variational session-based recommendation with planar flows (Zhou et al., WWW 2019)."""
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .base import SessionNetwork
@@ -80,6 +81,9 @@ class VASERNetwork(SessionNetwork):
 
     def item_weights(self):
         return self.encoder.embedding.weight[1:]
+
+    def candidate_weights(self, items):
+        return F.embedding(items + 1, self.encoder.embedding.weight, sparse=self.sparse_gradients)
 
     def loss_terms(self, x, y, generator):
         decoded, regularization = self._latent(x, generator)

@@ -1,0 +1,140 @@
+"""The sampled softmax (``n_negatives``) on a catalogue of 10^6 items, and its accuracy.
+
+Prints the machine, then for NARM and VASER at the paper's sizes (embedding 50, hidden 100)
+with ``n_negatives=2048``: the training samples per second of each epoch and the peak memory
+of the whole fit (VmHWM: data, item tables, their optimiser state, everything), each model in a
+process of its own. The data: one row per synthetic session of 31 distinct clicks, covering
+every item once (as ``million()`` of ``latency.py``).
+
+With ``--accuracy``, also VASER with ``n_negatives=2048`` on YOOCHOOSE 1/64 (``--data``):
+Recall@20, MRR@20 and the fit's seconds, to read against the full softmax's figures of the same
+seed (``benchmarks/README.md``).
+
+    python benchmarks/sampled_softmax.py [--models narm,vaser] [--epochs 1] [--threads N]
+                                         [--accuracy] [--data PATH]
+
+On a machine shared with other jobs, ``--threads 1`` measures the work of a step rather than
+the waits of two threads for each other (``_machine.describe()`` prints the load).
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from _machine import describe, load
+
+MILLION = 10**6
+MAX_LEN = 30
+N_NEGATIVES = 2048
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "yoochoose1_64.csv.gz"
+
+
+def million(seed=0):
+    """One row per synthetic session of 31 distinct clicks over 10^6 items (each clicked)."""
+    rng = np.random.default_rng(seed)
+    n_rows = -(-MILLION // (MAX_LEN + 1))
+    clicks = (rng.permutation(n_rows * (MAX_LEN + 1)) % MILLION).reshape(n_rows, MAX_LEN + 1)
+    return clicks[:, :MAX_LEN], clicks[:, MAX_LEN]
+
+
+def peak_gib():
+    """The process's peak resident memory (VmHWM), GiB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 2**20
+    return float("nan")
+
+
+def one(name, epochs, threads):
+    """Fit ``name`` on the 10^6-item data in this process; print one JSON line."""
+    import torch
+
+    from skvaser import NARMRecommender, VASERRecommender
+
+    if threads:
+        torch.set_num_threads(threads)
+
+    cls = {"narm": NARMRecommender, "vaser": VASERRecommender}[name]
+    X, y = million()
+    model = cls(n_negatives=N_NEGATIVES, max_iter=epochs, random_state=0, device="cpu")
+    started = time.perf_counter()
+    model.fit(X, y)
+    fit_seconds = time.perf_counter() - started
+    epoch_seconds = model._history.seconds  # the trainer's per-epoch wall time
+    started = time.perf_counter()
+    model.predict(X[:1000])
+    print(json.dumps({
+        "model": name, "rows": len(X), "items": model.n_items_,
+        "samples_per_s": [len(X) / s for s in epoch_seconds],
+        "fit_s": fit_seconds, "predict_s": (time.perf_counter() - started),
+        "precision": model.matmul_precision_, "peak_gib": peak_gib(),
+        "threads": torch.get_num_threads(),
+    }))
+
+
+def accuracy(path):
+    from skvaser import VASERRecommender, mrr_at_k, recall_at_k, sessions_to_prefixes
+    from skvaser.evaluation import load_train_test
+
+    train, test, _ = load_train_test(path)
+    X, y, _ = sessions_to_prefixes(*train, max_len=30)
+    X_test, y_test, _ = sessions_to_prefixes(*test, max_len=30)
+    model = VASERRecommender(random_state=0, n_negatives=N_NEGATIVES)
+    started = time.perf_counter()
+    model.fit(X, y)
+    seconds = time.perf_counter() - started
+    top = model.predict(X_test)
+    print(
+        f"VASER n_negatives={N_NEGATIVES} random_state=0 on {path.name}: "
+        f"Recall@20 {100 * recall_at_k(y_test, top, k=20):.2f}, "
+        f"MRR@20 {100 * mrr_at_k(y_test, top, k=20):.2f}, fit {seconds:.0f} s "
+        f"({model.matmul_precision_}; {load()})",
+        flush=True,
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--models", default="narm,vaser")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads of every fit (default: torch's choice)")
+    parser.add_argument("--accuracy", action="store_true")
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        return one(args.one, args.epochs, args.threads)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)  # the accuracy fit's too
+    print(describe(), flush=True)
+    print(f"10^6 items, {-(-MILLION // (MAX_LEN + 1)):,} rows of {MAX_LEN} clicks, embedding 50, "
+          f"hidden 100, n_negatives={N_NEGATIVES}, batch 512", flush=True)
+    for name in filter(None, args.models.split(",")):
+        result = subprocess.run(
+            [sys.executable, __file__, "--one", name, "--epochs", str(args.epochs),
+             "--threads", str(args.threads)],
+            check=True, capture_output=True, text=True,
+        )
+        figures = json.loads(result.stdout.strip().splitlines()[-1])
+        rates = ", ".join(f"{rate:,.0f}" for rate in figures["samples_per_s"])
+        print(
+            f"{name}: {rates} samples/s per epoch; fit {figures['fit_s']:.1f} s "
+            f"({figures['precision']}, {figures['threads']} threads); "
+            f"peak {figures['peak_gib']:.2f} GiB; "
+            f"predict 1000 rows {figures['predict_s']:.2f} s; {load()}",
+            flush=True,
+        )
+    if args.accuracy:
+        accuracy(args.data)
+
+
+if __name__ == "__main__":
+    main()

@@ -78,3 +78,8 @@ def fast_params(cls):
 def make_fast(cls, **overrides):
     """An unfitted ``cls`` with its fast settings and ``overrides``."""
     return cls(**{**fast_params(cls), **overrides})
+
+
+#: Settings over :func:`fast_params` that train a neural recommender with the sampled softmax
+#: on the common suite's catalogue of 30 items (``tests/test_sampled_softmax.py``).
+SAMPLED_PARAMS = dict(n_negatives=8, sample_alpha=0.75)

@@ -8,8 +8,9 @@ import torch
 import torch.nn.functional as F
 from _settings import SAMPLED_PARAMS, make_fast
 from sklearn.base import clone
-from test_baselines_neural import FAST, markov_sessions, popularity_recall
-from test_common import (
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from test_baselines_neural import CHECK_PARAMS, FAST, markov_sessions, popularity_recall
+from test_common import (  # the checks every recommender passes, reused here
     check_diverged_loss_names_the_term,
     check_keyboard_interrupt_keeps_a_usable_model,
     check_matmul_precision,
@@ -17,6 +18,7 @@ from test_common import (
     check_same_random_state_same_model,
     check_warm_start_with_nothing_to_learn,
 )
+from test_estimator_checks import _expected_failed_checks
 
 from skvaser import (
     GRU4RecRecommender,
@@ -260,3 +262,13 @@ SAMPLED_CHECKS = [
 def test_common_checks_with_sampled_negatives(cls, check):
     """The common suite's training checks (``tests/test_common.py``) with ``SAMPLED_PARAMS``."""
     check(clone(make_fast(cls, **SAMPLED_PARAMS)))
+
+
+@parametrize_with_checks(
+    [VASERRecommender(hidden_size=8, latent_dim=4, n_flows=2, **CHECK_PARAMS, **SAMPLED_PARAMS)],
+    expected_failed_checks=_expected_failed_checks,
+)
+def test_sklearn_checks_with_sampled_negatives(estimator, check):
+    """scikit-learn's estimator checks with ``n_negatives=8`` (a check whose data has at most 8
+    items trains with the full softmax, as documented)."""
+    check(estimator)

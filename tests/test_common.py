@@ -451,8 +451,8 @@ def check_diverged_loss_names_the_term(estimator):
                     clone(estimator).fit(X, y)
 
 
-def _interrupt_after(patch, network_cls, epochs):
-    """KeyboardInterrupt at the first training batch after ``epochs`` epochs."""
+def _interrupt_after(patch, network_cls, epochs, error=KeyboardInterrupt):
+    """``error`` (KeyboardInterrupt) at the first training batch after ``epochs`` epochs."""
     started = {"epochs": 0}
     real_shuffled, real_loss_terms = PrefixBatches.shuffled, network_cls.loss_terms
 
@@ -462,11 +462,28 @@ def _interrupt_after(patch, network_cls, epochs):
 
     def loss_terms(self, x, y, generator):
         if started["epochs"] > epochs:
-            raise KeyboardInterrupt
+            raise error
         return real_loss_terms(self, x, y, generator)
 
     patch.setattr(PrefixBatches, "shuffled", shuffled)
     patch.setattr(network_cls, "loss_terms", loss_terms)
+
+
+def check_failure_in_a_later_epoch_keeps_the_finished_ones(estimator):
+    """An exception in epoch 2 is re-raised after a warning; the model then holds epoch 1:
+    its attributes say so and it predicts as a one-epoch fit does."""
+    X, y = data()
+    network_cls = _network_class(estimator)
+    model = clone(estimator).set_params(max_iter=3, early_stopping=False)
+    with pytest.MonkeyPatch.context() as patch:
+        _interrupt_after(patch, network_cls, epochs=1, error=MemoryError("out of memory"))
+        with pytest.warns(UserWarning, match="failed during epoch 2 after 1 finished epoch"):
+            with pytest.raises(MemoryError, match="out of memory"):
+                model.fit(X, y)
+    assert model.n_iter_ == 1 and len(model.loss_curve_) == len(model.loss_terms_) == 1
+    one_epoch = clone(estimator).set_params(max_iter=1, early_stopping=False).fit(X, y)
+    assert model.loss_curve_ == one_epoch.loss_curve_
+    np.testing.assert_array_equal(model.predict(X), one_epoch.predict(X))
 
 
 def check_keyboard_interrupt_keeps_a_usable_model(estimator):
@@ -645,6 +662,7 @@ def _yield_recommender_checks(estimator):
     if isinstance(estimator, NeuralRecommender):
         yield check_diverged_loss_names_the_term
         yield check_keyboard_interrupt_keeps_a_usable_model
+        yield check_failure_in_a_later_epoch_keeps_the_finished_ones
         yield check_warm_start_continues
         yield check_warm_start_with_nothing_to_learn
         yield check_encode_ranks_like_predict

@@ -132,15 +132,18 @@ class NeuralRecommender(BaseRecommender):
                 history=self._history,
                 start_step=self._steps,
             )
-        finally:
+        finally:  # a failed fit re-raises with the weights of its finished epochs: record them
             self.network_.sampler = None  # training state only: never pickled or kept
-        history = self._history
+            self._record(self._history, validation is not None)
+        return self
+
+    def _record(self, history, validated):
+        """The fitted attributes of the epochs in ``history``."""
         self.n_iter_ = len(history.loss)
         self.loss_curve_ = list(history.loss)
         self.loss_terms_ = [dict(terms) for terms in history.terms]
-        self.validation_scores_ = list(history.validation_scores) if validation else None
-        self.best_validation_score_ = history.best_score if validation else None
-        return self
+        self.validation_scores_ = list(history.validation_scores) if validated else None
+        self.best_validation_score_ = history.best_score if validated else None
 
     def _set_sampling(self, train):
         """Give the network its negative sampler and sparse item gradients when

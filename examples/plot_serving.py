@@ -57,7 +57,11 @@ print(f"{model.n_items_} items, e.g. {model.items_[:3]}")
 import subprocess
 import sys
 
-session = list(skus[session_ids == session_ids[-1]])
+# the most recent session whose recommendations repeat one of its own items
+for session_id in np.unique(session_ids)[::-1]:
+    session = list(skus[session_ids == session_id])
+    if np.isin(model.predict(model.make_queries([session]))[0], session).any():
+        break
 script = f"""
 from skvaser.persistence import load
 model = load({str(folder / "narm.npz")!r})

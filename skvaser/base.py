@@ -327,9 +327,10 @@ class BaseRecommender(BaseEstimator):
 
         Returns
         -------
-        X : ndarray of shape (n_sessions, n_features_in_)
+        X : ndarray of shape (n_sessions, max_len)
             Each whole session as the query, left-padded with ``padding_value``, newest click
-            in the last column; longer sessions keep their newest clicks.
+            in the last column, ``max_len`` the fitted width ``n_features_in_``; longer
+            sessions keep their newest clicks.
         """
         check_is_fitted(self, "items_")
         return sessions_to_queries(

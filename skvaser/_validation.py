@@ -58,7 +58,7 @@ def _check_objects(array, name, padding_value):
     integer_padding = padding_value is NO_PADDING or isinstance(padding_value, numbers.Integral)
     values = array[~padding]
     kind = infer_dtype(values, skipna=False)
-    if kind in ("empty", "string", "bytes") or kind in _OBJECT_KINDS - {"integer"}:
+    if kind == "empty" or kind in _OBJECT_KINDS - {"integer"}:
         return array
     if kind == "integer":
         try:

@@ -130,9 +130,9 @@ class BaseRecommender(BaseEstimator):
             raise ValueError(f"X has {n_samples} rows but y has {len(y)} entries.")
         return y
 
-    def _check_same_kind(self, X, y):
-        """The ids of X (without padding) and y must be of one kind; padding never an item."""
-        padding = is_padding(X, self.padding_value)
+    def _check_same_kind(self, X, padding, y):
+        """The ids of X (``padding``: its padding cells) and y must be of one kind; padding is
+        never an item."""
         kinds = {id_kind(X[~padding]), id_kind(y)} - {"empty"}
         if len(kinds) > 1:
             raise TypeError(
@@ -146,11 +146,11 @@ class BaseRecommender(BaseEstimator):
             )
         return kinds.pop() if kinds else "empty"
 
-    def _handle_unknown(self, X, codes):
+    def _handle_unknown(self, X, padding, codes):
         """Skip clicks on items not seen in ``fit`` as ``handle_unknown`` says."""
         if self.handle_unknown == "ignore":
             return
-        unknown = (codes == UNKNOWN) & ~is_padding(X, self.padding_value)
+        unknown = (codes == UNKNOWN) & ~padding
         if not unknown.any():
             return
         rows, clicks = int(unknown.any(axis=1).sum()), int(unknown.sum())
@@ -178,8 +178,9 @@ class BaseRecommender(BaseEstimator):
         check_padding_value(self.padding_value)
         X = self._check_X(X, reset=True)
         y = self._check_y(y, len(X))
-        self._item_kind = self._check_same_kind(X, y)
-        empty = is_padding(X, self.padding_value).all(axis=1)
+        padding = is_padding(X, self.padding_value)
+        self._item_kind = self._check_same_kind(X, padding, y)
+        empty = padding.all(axis=1)
         if empty.all():
             raise ValueError("Every prefix in X is empty (all padding): there is nothing to learn.")
         if empty.any():
@@ -189,8 +190,8 @@ class BaseRecommender(BaseEstimator):
                 UserWarning,
                 stacklevel=3,
             )
-            X, y = X[~empty], y[~empty]
-        clicks = np.concatenate([X[~is_padding(X, self.padding_value)], y])
+            X, y, padding = X[~empty], y[~empty], padding[~empty]
+        clicks = np.concatenate([X[~padding], y])
         self.items_ = np.unique(clicks)
         self.n_items_ = len(self.items_)
         self._item_index = ItemIndex(self.items_)
@@ -231,7 +232,7 @@ class BaseRecommender(BaseEstimator):
                 "pass ids of the type seen in fit."
             )
         codes = self._encode(X)
-        self._handle_unknown(X, codes)
+        self._handle_unknown(X, padding, codes)
         return codes
 
     def _allowed(self, allowed_items):

@@ -3,18 +3,28 @@
     python benchmarks/vaser.py                       # YOOCHOOSE 1/64, default parameters
     python benchmarks/vaser.py --data diginetica     # DIGINETICA (--models vaser: one row)
     python benchmarks/vaser.py --variants --validation --max-iter 3   # the open design choices
+    python benchmarks/vaser.py --seeds 0 1 2 --models vaser,vrm,beta0,narm_vaser_schedule \
+        --log vaser-seeds.jsonl                      # error bars; --summarize re-reads the log
 
 Protocol: fit on the ``train`` split, all prefixes of the ``test`` split (window 30), every
 training item ranked. Prints Recall@20 / MRR@20 (%), fit and predict seconds, and epochs.
+With several ``--seeds`` (``random_state``, which draws the initial weights, the batches and the
+dropout), each row is the mean +- the standard deviation over the seeds (``ddof=1``), and each
+model's paired difference from VASER (the same seed's VASER minus the model, its mean +- its
+standard deviation) shows whether a gap is larger than the spread of a seed. The seeds run one
+after another, all models per seed, so an interrupted run leaves whole seeds in ``--log``.
 ``--validation`` never looks at the test split: it fits on the training sessions but the most
 recent 10 % (by first click) and scores all prefixes of those 10 %, which is how the design
 choices (``--variants``) are made.
 """
 
 import argparse
+import json
 import time
 from pathlib import Path
 
+import numpy as np
+from _machine import describe, load
 from itemknn import _validation_split  # benchmarks/ is the script's folder
 
 from skvaser import NARMRecommender, VASERRecommender
@@ -42,6 +52,7 @@ MODELS = {
     "narm": ("NARM", NARMRecommender()),
     "narm_vaser_schedule": ("NARM on VASER's schedule", NARMRecommender(**VASER_SCHEDULE)),
     "vrm": ("VRM (n_flows=0)", VASERRecommender(n_flows=0)),
+    "beta0": ("VASER, no flow term (beta=0)", VASERRecommender(beta=0.0)),
 }
 VARIANTS = {
     "default": ("z from h_t, decode [z_K; c_l] (default)", VASERRecommender()),
@@ -58,6 +69,44 @@ VARIANTS = {
 }
 
 
+def summarize(runs, published):
+    """Markdown rows from ``runs`` (dicts with ``name``, ``label``, ``seed``, ``recall``, ``mrr``,
+    ``fit_seconds``, ``predict_seconds``, ``epochs``): one row per model, mean +- sd over seeds."""
+    by_name = {}
+    for run in runs:
+        by_name.setdefault(run["name"], {})[run["seed"]] = run
+    reference = by_name.get("vaser", {})
+
+    def spread(values):
+        values = 100 * np.asarray(values)
+        if len(values) == 1:
+            return f"{values[0]:.2f}"
+        return f"{values.mean():.2f} ± {values.std(ddof=1):.2f}"
+
+    rows = []
+    for name, seeds in by_name.items():
+        done = [seeds[seed] for seed in sorted(seeds)]
+        paired = sorted(set(seeds) & set(reference)) if name != "vaser" else []
+        difference = " / ".join(
+            spread([reference[seed][metric] - seeds[seed][metric] for seed in paired])
+            for metric in ("recall", "mrr")
+        ) if paired else ""
+        rows.append(
+            f"| {done[0]['label']} | {spread([run['recall'] for run in done])} / "
+            f"{spread([run['mrr'] for run in done])} | {difference} | "
+            f"{','.join(str(seed) for seed in sorted(seeds))} | "
+            f"{np.median([run['fit_seconds'] for run in done]):.0f} | "
+            f"{np.median([run['predict_seconds'] for run in done]):.1f} | "
+            f"{done[0]['epochs']} | {published.get(name, '')} |"
+        )
+    return "\n".join([
+        "| model | Recall@20 / MRR@20 (%) | VASER − model (paired) | seeds | fit s (median) "
+        "| predict s | epochs | published |",
+        "|---|---|---|---|---|---|---|---|",
+        *rows,
+    ])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="yoochoose1_64", help="name in ../shared/data or a path")
@@ -72,6 +121,11 @@ def main():
         help="comma-separated subset of the rows: "
         f"{', '.join(MODELS)}; with --variants {', '.join(VARIANTS)}",
     )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="random_state values")
+    parser.add_argument("--log", help="append each fit's figures to this JSON-lines file")
+    parser.add_argument(
+        "--summarize", metavar="LOG", help="only print the table of the fits in a --log file",
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--verbose", type=int, default=1)
     args = parser.parse_args()
@@ -79,36 +133,49 @@ def main():
     path = Path(args.data)
     if not path.exists():
         path = DATA / f"{args.data}.csv.gz"
+    published = {} if args.validation else PUBLISHED.get(path.name.split(".")[0], {})
+    if args.summarize:
+        with open(args.summarize) as log:
+            print(summarize([json.loads(line) for line in log if line.strip()], published))
+        return
+
+    table = VARIANTS if args.variants else MODELS
+    names = args.models.split(",") if args.models else list(table)
+    unknown = sorted(set(names) - set(table))
+    if unknown:
+        parser.error(f"unknown --models {unknown}; choose from {', '.join(table)}")
+    print(describe(), flush=True)
     started = time.perf_counter()
     train, test, _ = load_train_test(path)
     print(f"{path.name}: loaded in {time.perf_counter() - started:.1f} s")
     if args.validation:
         train, test = _validation_split(train)
 
-    table = VARIANTS if args.variants else MODELS
-    names = args.models.split(",") if args.models else list(table)
-    published = {} if args.validation else PUBLISHED.get(path.name.split(".")[0], {})
-    rows = []
-    unknown = sorted(set(names) - set(table))
-    if unknown:
-        parser.error(f"unknown --models {unknown}; choose from {', '.join(table)}")
-    for name in names:
-        label, model = table[name]
-        model.set_params(random_state=0, device=args.device, verbose=args.verbose)
-        if args.max_iter:
-            model.set_params(max_iter=args.max_iter)
-        result = evaluate_recommender(model, train, test, max_len=30)
-        rows.append(
-            f"| {label} | {100 * result['recall']:.2f} / {100 * result['mrr']:.2f} | "
-            f"{result['fit_seconds']:.0f} | {result['predict_seconds']:.1f} | "
-            f"{result['model'].n_iter_} | {published.get(name, '')} |"
-        )
-        print(rows[-1], flush=True)
+    runs = []
+    for seed in args.seeds:
+        for name in names:
+            label, model = table[name]
+            model.set_params(random_state=seed, device=args.device, verbose=args.verbose)
+            if args.max_iter:
+                model.set_params(max_iter=args.max_iter)
+            result = evaluate_recommender(model, train, test, max_len=30)
+            run = {
+                "name": name, "label": label, "seed": seed, "data": path.name,
+                "validation": args.validation, "recall": result["recall"], "mrr": result["mrr"],
+                "fit_seconds": result["fit_seconds"],
+                "predict_seconds": result["predict_seconds"],
+                "epochs": result["model"].n_iter_, "load": load(),
+            }
+            runs.append(run)
+            print(f"seed {seed} | {label} | {100 * run['recall']:.2f} / {100 * run['mrr']:.2f} | "
+                  f"fit {run['fit_seconds']:.0f} s | predict {run['predict_seconds']:.1f} s | "
+                  f"{run['epochs']} epochs | {run['load']}", flush=True)
+            if args.log:
+                with open(args.log, "a") as log:
+                    log.write(json.dumps(run) + "\n")
     scored = "validation (most recent 10 % of train)" if args.validation else "test"
     print(f"\n{path.name}, {scored} prefixes, device {result['model'].device_}")
-    print("| model | Recall@20 / MRR@20 (%) | fit s | predict s | epochs | published |")
-    print("|---|---|---|---|---|---|")
-    print("\n".join(rows))
+    print(summarize(runs, published))
 
 
 if __name__ == "__main__":

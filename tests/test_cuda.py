@@ -10,26 +10,42 @@ import numpy as np
 import pytest
 import torch
 
-from skvaser import NARMRecommender, VASERRecommender, sessions_to_prefixes
+from skvaser import (
+    GRU4RecRecommender,
+    NARMRecommender,
+    ReLaVaRRecommender,
+    STAMPRecommender,
+    VASERRecommender,
+    sessions_to_prefixes,
+)
 from skvaser.datasets import make_sessions
 from skvaser.nn.batching import compact_codes
+from skvaser.nn.trainer import _adam
 
 pytestmark = [
     pytest.mark.cuda,
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
 ]
 
-TINY = {
-    VASERRecommender: dict(
-        embedding_dim=8, hidden_size=8, latent_dim=4, n_flows=2, max_iter=2,
-        early_stopping=False, batch_size=32, random_state=0,
-    ),
-    NARMRecommender: dict(
-        embedding_dim=8, hidden_size=8, max_iter=2, early_stopping=False, batch_size=32,
-        random_state=0,
-    ),
+_SHORT = dict(max_iter=2, early_stopping=False, batch_size=32, random_state=0)
+#: Every neural model, small, by test id: (class, parameters, whether its training draws random
+#: numbers on the device beyond dropout: latent noise or sampled negatives).
+CASES = {
+    "VASER": (VASERRecommender, dict(embedding_dim=8, hidden_size=8, latent_dim=4, n_flows=2,
+                                     **_SHORT), True),
+    "VASER-sampled": (VASERRecommender, dict(embedding_dim=8, hidden_size=8, latent_dim=4,
+                                             n_flows=2, n_negatives=16, **_SHORT), True),
+    "NARM": (NARMRecommender, dict(embedding_dim=8, hidden_size=8, **_SHORT), False),
+    "STAMP": (STAMPRecommender, dict(embedding_dim=8, **_SHORT), False),
+    "GRU4Rec": (GRU4RecRecommender, dict(embedding_dim=8, hidden_size=8, **_SHORT), False),
+    "GRU4Rec-bpr-max": (GRU4RecRecommender, dict(embedding_dim=8, hidden_size=8, loss="bpr_max",
+                                                 n_negatives=16, **_SHORT), True),
+    "ReLaVaR": (ReLaVaRRecommender, dict(embedding_dim=8, hidden_size=8, **_SHORT), True),
 }
-ESTIMATORS = list(TINY)
+
+def _make(case, **params):
+    cls, defaults, _ = CASES[case]
+    return cls(**{**defaults, **params})
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +53,10 @@ def data():
     return sessions_to_prefixes(*make_sessions(150, 40, random_state=0), max_len=8)
 
 
-@pytest.fixture(scope="module", params=ESTIMATORS, ids=lambda cls: cls.__name__)
+@pytest.fixture(scope="module", params=list(CASES))
 def on_cuda(request, data):
     X, y, _ = data
-    return request.param(**TINY[request.param], device="auto").fit(X, y)
+    return _make(request.param, device="auto").fit(X, y)
 
 
 def _scores(model, X):
@@ -102,43 +118,75 @@ def _assert_agree(gpu_scores, cpu_scores, gpu_top, cpu_top):
     assert overlap >= 0.99, overlap
 
 
-@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
-def test_cpu_and_cuda_training_agree_closely(cls, data):
+@pytest.mark.parametrize("case", list(CASES))
+def test_cpu_and_cuda_training_agree_closely(case, data):
     """Same seed, same data: the CPU and the GPU take the same first steps."""
     X, y, _ = data
-    params = {**TINY[cls], "max_iter": 1, "embedding_dropout": 0.0, "context_dropout": 0.0}
-    cpu = cls(**params, device="cpu").fit(X, y)
-    gpu = cls(**params, device="cuda").fit(X, y)
+    params = dict(max_iter=1, embedding_dropout=0.0, context_dropout=0.0,
+                  matmul_precision="float32")
+    cpu = _make(case, **params, device="cpu").fit(X, y)
+    gpu = _make(case, **params, device="cuda").fit(X, y)
     # Initial weights and the batch order are drawn on the CPU from the same seed. Without
-    # dropout NARM is then deterministic up to float32 rounding; VASER's latent noise comes from
-    # a CUDA generator on the GPU, so its curve agrees only in the first decimals.
-    rtol = 1e-3 if cls is NARMRecommender else 0.05
-    np.testing.assert_allclose(gpu.loss_curve_, cpu.loss_curve_, rtol=rtol)
-    if cls is NARMRecommender:
+    # dropout a model is then deterministic up to float32 rounding; latent noise and sampled
+    # negatives come from a CUDA generator on the GPU, so those curves agree only roughly.
+    draws_on_device = CASES[case][2]
+    np.testing.assert_allclose(gpu.loss_curve_, cpu.loss_curve_, rtol=0.05 if draws_on_device
+                               else 1e-3)
+    if not draws_on_device:
         _assert_agree(_scores(gpu, X), _scores(cpu, X), gpu.predict(X), cpu.predict(X))
 
 
-def test_same_seed_on_cuda_is_reproducible(data):
+@pytest.mark.parametrize("case", list(CASES))
+def test_same_seed_on_cuda_is_reproducible(case, data):
     X, y, _ = data
-    first = VASERRecommender(**TINY[VASERRecommender], device="cuda").fit(X, y)
-    second = VASERRecommender(**TINY[VASERRecommender], device="cuda").fit(X, y)
+    first = _make(case, device="cuda").fit(X, y)
+    second = _make(case, device="cuda").fit(X, y)
     # scatter-add in the embedding backward is not bitwise deterministic on CUDA
     np.testing.assert_allclose(first.loss_curve_, second.loss_curve_, rtol=1e-4)
     np.testing.assert_allclose(_scores(first, X), _scores(second, X), rtol=1e-3, atol=1e-3)
+    np.testing.assert_array_equal(first.predict(X), first.predict(X))
+
+
+def test_float32_on_cuda_leaves_the_tf32_flags_alone(data):
+    """``matmul_precision="auto"`` is float32 on CUDA; whether float32 products may use TF32
+    stays the user's choice (``torch.backends``), which fit neither reads nor changes."""
+    X, y, _ = data
+    flags = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    model = _make("VASER", device="cuda").fit(X, y)
+    assert model.matmul_precision_ == "float32"
+    assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == flags
+
+
+@pytest.mark.parametrize("case", ["VASER", "NARM", "VASER-sampled"])
+def test_bfloat16_products_on_cuda(case, data):
+    """bfloat16 products train on CUDA too; the weights and the predictions stay float32."""
+    X, y, _ = data
+    exact = _make(case, device="cuda", matmul_precision="float32").fit(X, y)
+    rounded = _make(case, device="cuda", matmul_precision="bfloat16").fit(X, y)
+    assert rounded.matmul_precision_ == "bfloat16"
+    assert all(p.dtype == torch.float32 for p in rounded.network_.parameters())
+    assert not np.array_equal(rounded.loss_curve_, exact.loss_curve_)  # it did round
+    np.testing.assert_allclose(rounded.loss_curve_, exact.loss_curve_, rtol=0.02)
+    assert rounded.predict(X).shape == exact.predict(X).shape
+
+
+def test_adam_is_fused_on_cuda():
+    network = torch.nn.Linear(3, 2).to("cuda")
+    optimizer, _ = _adam(network, 1e-3, 0.9)
+    assert optimizer.defaults["fused"] is True
 
 
 def test_fit_on_cuda_leaves_the_global_rngs_alone(data):
     X, y, _ = data
     cpu_state, cuda_state = torch.get_rng_state(), torch.cuda.get_rng_state()
-    VASERRecommender(**TINY[VASERRecommender], device="cuda").fit(X, y).predict(X[:5])
+    _make("VASER", device="cuda").fit(X, y).predict(X[:5])
     assert torch.equal(cpu_state, torch.get_rng_state())
     assert torch.equal(cuda_state, torch.cuda.get_rng_state())
 
 
 def test_early_stopping_on_cuda(data):
     X, y, _ = data
-    params = {**TINY[VASERRecommender], "early_stopping": True, "max_iter": 3}
-    model = VASERRecommender(**params, device="cuda").fit(X, y)
+    model = _make("VASER", early_stopping=True, max_iter=3, device="cuda").fit(X, y)
     assert len(model.validation_scores_) == model.n_iter_
     assert model.best_validation_score_ == max(model.validation_scores_)
     n_valid = int(round(0.1 * len(X)))

@@ -291,6 +291,29 @@ def _vaser_network(**params):
 PREFIXES = torch.tensor([[1, 2, 3], [4, 5, 6], [7, 1, 2], [3, 3, 3]])
 
 
+def test_auto_annealing_follows_the_fits_length(data):
+    """``"auto"`` anneals over a third of a short fit's steps, exactly as that integer would."""
+    X, y, _ = data
+    lengths = (X != -1).sum(axis=1)
+    batches = sum(-(-np.sum(lengths == n) // SMALL_BATCH) for n in np.unique(lengths) if n > 0)
+    auto = tiny(max_iter=3).fit(X, y)
+    assert auto.beta_annealing_steps == "auto"
+    assert auto.beta_annealing_steps_ == 3 * batches // 3 < 2000
+    explicit = tiny(max_iter=3, beta_annealing_steps=auto.beta_annealing_steps_).fit(X, y)
+    assert explicit.beta_annealing_steps_ == auto.beta_annealing_steps_
+    np.testing.assert_array_equal(auto.loss_curve_, explicit.loss_curve_)
+    assert tiny(max_iter=3, beta_annealing_steps=7).fit(X, y).beta_annealing_steps_ == 7
+
+
+@pytest.mark.parametrize(
+    "steps, total, expected",
+    [("auto", 10**6, 2000), ("auto", 6000, 2000), ("auto", 5999, 1999), ("auto", 30, 10),
+     ("auto", 2, 1), (0, 30, 0), (500, 30, 500)],
+)
+def test_resolve_annealing_steps(steps, total, expected):
+    assert neural.resolve_annealing_steps(steps, total) == expected
+
+
 @pytest.mark.parametrize("decoder", ["latent", "latent_attention"])
 def test_the_latent_decoder_drops_the_attention_context(decoder):
     """With ``decoder="latent"`` the scores ignore ``c_l``: changing the attention weights

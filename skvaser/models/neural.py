@@ -17,7 +17,12 @@ from ..nn.batching import PrefixBatches
 from ..nn.sampled_softmax import NegativeSampler, popularity_counts
 from ..nn.trainer import TrainingHistory, train_network
 
-__all__ = ["NeuralRecommender", "resolve_device", "resolve_matmul_precision"]
+__all__ = [
+    "NeuralRecommender",
+    "resolve_annealing_steps",
+    "resolve_device",
+    "resolve_matmul_precision",
+]
 
 #: Cells of the (rows x items) score matrix scored at once when ranking: 2**24 float32 = 64 MiB.
 #: (On the CPU, blocks are smaller still: :data:`skvaser.nn.base.CACHE_CELLS`.)
@@ -26,6 +31,8 @@ SCORE_CELLS = 2**24
 #: amortised, and the per-prefix tensors of the flows (rows x n_flows x latent_dim) stay in the
 #: cache. (Their scores are computed in smaller blocks: ``CACHE_CELLS``.)
 ENCODE_ROWS = 1024
+#: ``beta_annealing_steps="auto"`` on large data: the steps of the earlier fixed default.
+MAX_AUTO_ANNEALING_STEPS = 2000
 
 
 def resolve_device(device):
@@ -45,6 +52,15 @@ def resolve_matmul_precision(precision, device):
         return precision
     native = cpu_has_bfloat16_dot_products()
     return "bfloat16" if device.type == "cpu" and native else "float32"
+
+
+def resolve_annealing_steps(steps, total_steps):
+    """``"auto"``: ``MAX_AUTO_ANNEALING_STEPS`` optimiser steps, or a third of the fit's
+    ``total_steps`` where that is fewer (so that a short fit reaches the full ``beta`` too);
+    anything else is returned as it is."""
+    if steps != "auto":
+        return steps
+    return max(1, min(MAX_AUTO_ANNEALING_STEPS, total_steps // 3))
 
 
 class NeuralRecommender(BaseRecommender):
@@ -113,6 +129,10 @@ class NeuralRecommender(BaseRecommender):
 
         train, validation = self._split_validation(X_codes, y_codes)
         self._set_sampling(train)
+        if hasattr(self, "beta_annealing_steps"):  # the variational models
+            self.beta_annealing_steps_ = resolve_annealing_steps(
+                self.beta_annealing_steps, self.max_iter * train.n_training_batches
+            )
         try:
             self._history, self._steps = train_network(
                 self.network_,
@@ -122,7 +142,7 @@ class NeuralRecommender(BaseRecommender):
                 learning_rate=self.learning_rate_init,
                 learning_rate_decay=self.learning_rate_decay,
                 beta=getattr(self, "beta", 0.0),
-                beta_annealing_steps=getattr(self, "beta_annealing_steps", 0),
+                beta_annealing_steps=getattr(self, "beta_annealing_steps_", 0),
                 n_iter_no_change=self.n_iter_no_change,
                 tol=self.tol,
                 generator=generator,

@@ -2,7 +2,7 @@
 
 from numbers import Integral, Real
 
-from .._sklearn import Interval
+from .._sklearn import Interval, StrOptions
 from ..base import RANKING_PARAMETERS
 from ..nn.relavar import ReLaVaRNetwork
 from ._docstrings import ATTRIBUTES, TRAINING
@@ -45,14 +45,19 @@ class ReLaVaRRecommender(NeuralRecommender):
     beta : float, default=0.2
         Final weight of the KL term per latent dimension; ``hidden_size`` gives the evidence
         lower bound, whose noise costs accuracy (see Notes).
-    beta_annealing_steps : int, default=2000
-        Optimiser steps over which ``beta_t`` rises from 0 to ``beta`` (0: no annealing).
+    beta_annealing_steps : int or "auto", default="auto"
+        Optimiser steps over which ``beta_t`` rises linearly from 0 to ``beta`` (0: no
+        annealing). ``"auto"``: 2000 steps, or a third of the fit's steps (``max_iter`` times
+        the batches of an epoch) where that is fewer, so that a fit on small data reaches the
+        full ``beta`` too; the steps used are ``beta_annealing_steps_``.
     {TRAINING.format(**_DEFAULTS)}
     {RANKING_PARAMETERS}
 
     Attributes
     ----------
     {ATTRIBUTES}
+    beta_annealing_steps_ : int
+        Optimiser steps of the annealing in the last ``fit``.
 
     See Also
     --------
@@ -106,7 +111,9 @@ class ReLaVaRRecommender(NeuralRecommender):
     _parameter_constraints: dict = {
         **NeuralRecommender._parameter_constraints,
         "beta": [Interval(Real, 0, None, closed="left")],
-        "beta_annealing_steps": [Interval(Integral, 0, None, closed="left")],
+        "beta_annealing_steps": [
+            Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})
+        ],
     }
 
     def __init__(
@@ -117,7 +124,7 @@ class ReLaVaRRecommender(NeuralRecommender):
         embedding_dropout=0.0,
         context_dropout=0.0,
         beta=0.2,
-        beta_annealing_steps=2000,
+        beta_annealing_steps="auto",
         max_iter=_DEFAULTS["max_iter"],
         batch_size=512,
         learning_rate_init=_DEFAULTS["learning_rate_init"],

@@ -37,8 +37,11 @@ class VASERRecommender(NeuralRecommender):
         Number ``K`` of planar flows (0: plain Gaussian posterior).
     beta : float, default=0.2
         Final weight of the flow term.
-    beta_annealing_steps : int, default=2000
-        Optimiser steps over which ``beta_t`` rises from 0 to ``beta`` (0: no annealing).
+    beta_annealing_steps : int or "auto", default="auto"
+        Optimiser steps over which ``beta_t`` rises linearly from 0 to ``beta`` (0: no
+        annealing). ``"auto"``: 2000 steps, or a third of the fit's steps (``max_iter`` times
+        the batches of an epoch) where that is fewer, so that a fit on small data reaches the
+        full ``beta`` too; the steps used are ``beta_annealing_steps_``.
     amortized_flows : bool, default=True
         Produce each session's flow parameters ``(u, w, b)`` from its encoding (Rezende &
         Mohamed's amortisation); False shares one set of flows across sessions.
@@ -55,6 +58,8 @@ class VASERRecommender(NeuralRecommender):
     Attributes
     ----------
     {ATTRIBUTES}
+    beta_annealing_steps_ : int
+        Optimiser steps of the annealing in the last ``fit``.
 
     See Also
     --------
@@ -101,7 +106,9 @@ class VASERRecommender(NeuralRecommender):
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "n_flows": [Interval(Integral, 0, None, closed="left")],
         "beta": [Interval(Real, 0, None, closed="left")],
-        "beta_annealing_steps": [Interval(Integral, 0, None, closed="left")],
+        "beta_annealing_steps": [
+            Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})
+        ],
         "amortized_flows": ["boolean"],
         "latent_source": [StrOptions({"hidden", "session"})],
         "decoder": [StrOptions({"latent_attention", "latent"})],
@@ -118,7 +125,7 @@ class VASERRecommender(NeuralRecommender):
         latent_dim=100,
         n_flows=16,
         beta=0.2,
-        beta_annealing_steps=2000,
+        beta_annealing_steps="auto",
         amortized_flows=True,
         latent_source="hidden",
         decoder="latent_attention",

@@ -3,6 +3,7 @@
     python benchmarks/scale.py            # 10^4 -> 10^6 items, about 10 minutes on 2 CPU cores
     python benchmarks/scale.py --quick    # 10^3 -> 10^4 items, about a minute
     python benchmarks/scale.py --models itemknn narm
+    python benchmarks/scale.py --sweeps paper --models narm vaser --threads 2
 
 Every measurement runs in fresh subprocesses (``fit`` in one, ranking and ``predict`` of the
 saved model in another) on synthetic data (uniformly drawn clicks, every
@@ -21,9 +22,10 @@ item of the catalogue clicked at least once in training) and reports
   trimmed to the 10 columns that can hold clicks), the part that depends on the catalogue:
   this is what the memory bound is about;
 - ``np MiB``: the peak of NumPy allocations during ``predict`` (``tracemalloc``; PyTorch's CPU
-  tensors are not traced).
+  tensors are not traced);
+- ``rows/s``: training rows per wall-clock second of the (one) epoch, as the trainer times it.
 
-Two sweeps per model:
+Three sweeps (``--sweeps``) per model:
 
 - **items**: the catalogue grows 10^4 -> 10^6 at a fixed amount of training data, and
   ``predict`` ranks the whole catalogue (top 20) for the same 10,000 prefixes of 1-10 clicks.
@@ -33,6 +35,12 @@ Two sweeps per model:
   multiply the time.
 - **samples**: the training data grows 10x per step over a catalogue of 10^4 items, and
   ``predict`` ranks as many prefixes as were trained on.
+- **paper**: the neural models at the paper's sizes (embedding 50, hidden 100; VASER with
+  latent 100 and 16 flows; batch 512), the catalogue growing 10^4 -> 10^6 items, each with the
+  full softmax and with the sampled one (``n_negatives=2048``, rows marked ``+neg``). One epoch
+  on ``PAPER_ROWS`` rows of 30 clicks (every item clicked at least once), so ``rows/s`` is
+  what a user's epoch costs per training prefix at that catalogue; ``predict`` as in **items**.
+  Item-KNN has no such sizes and is left out.
 
 Under each table the growth exponent ``b`` of ``cost ~ n^b`` is fitted by least squares on
 log-log axes: ``b = 1`` is linear growth, ``b = 0`` constant. The neural models are tiny
@@ -54,8 +62,10 @@ import tracemalloc
 import warnings
 
 import numpy as np
+from _machine import describe, load
 
 MODELS = ("itemknn", "narm", "vaser")
+SWEEPS = ("items", "samples", "paper")
 NEURAL = dict(
     embedding_dim=8, hidden_size=8, max_iter=1, batch_size=64, early_stopping=False,
     device="cpu", random_state=0,
@@ -65,8 +75,17 @@ PARAMS = {
     "narm": NEURAL,
     "vaser": dict(NEURAL, latent_dim=8, n_flows=2),
 }
+PAPER = dict(max_iter=1, batch_size=512, early_stopping=False, device="cpu", random_state=0)
+#: The paper sweep's rows, by model: the estimators' defaults are the paper's sizes.
+PAPER_PARAMS = {
+    "narm": PAPER,
+    "narm+neg": dict(PAPER, n_negatives=2048),
+    "vaser": PAPER,
+    "vaser+neg": dict(PAPER, n_negatives=2048),
+}
 PREFIX_CLICKS = 10  # predicted prefixes hold 1-10 clicks
 NEURAL_FIT_ROWS = 1000
+PAPER_ROWS = 32_768  # 64 batches of 512; 10^6 clicks, enough to click 10^6 items
 
 
 # ---------------------------------------------------------------------- synthetic data
@@ -89,6 +108,8 @@ def prefixes(n_items, n_rows, width, rng, *, full=False):
 
 def training_data(model, sweep, n, rng):
     """Training (X, y) of one configuration; ``n`` is the catalogue (items) or the rows."""
+    if sweep == "paper":
+        return prefixes(n, PAPER_ROWS, 30, rng, full=True)
     if sweep == "items":
         if model == "itemknn":  # about 10^6 clicks of sessions of 1-10 clicks
             return prefixes(n, 180_000, PREFIX_CLICKS, rng)
@@ -138,6 +159,7 @@ def _current_kib():
 
 
 _WALL = {}
+THREADS = {"n": 1}  # the children's OMP_NUM_THREADS (``--threads``)
 
 
 def _phase(function):
@@ -166,7 +188,8 @@ def measure_fit(model, sweep, n, n_predict, folder):
     n_predict = n if sweep == "samples" else n_predict
     X_test, _ = prefixes(int(X.max()) + 1, n_predict, min(PREFIX_CLICKS, X.shape[1]), rng)
     X_test = np.hstack([np.full((n_predict, X.shape[1] - X_test.shape[1]), -1), X_test])
-    estimator = classes[model](**PARAMS[model])
+    params = PAPER_PARAMS[model] if sweep == "paper" else PARAMS[model]
+    estimator = classes[model.split("+")[0]](**params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _, fit_seconds, fit_kib = _phase(lambda: estimator.fit(X, y))
@@ -176,6 +199,8 @@ def measure_fit(model, sweep, n, n_predict, folder):
         "model": model, "sweep": sweep, "n": n, "n_items": int(estimator.n_items_),
         "n_predict": n_predict, "fit_s": fit_seconds, "fit_mib": fit_kib / 1024,
         "wall_s": _WALL["seconds"],
+        "train_rate": len(X) / estimator._history.seconds[0] if hasattr(estimator, "_history")
+        else float("nan"),
     }
 
 
@@ -190,7 +215,9 @@ def measure_predict(folder):
     estimator = joblib.load(os.path.join(folder, "model.joblib"))
     X_test = np.load(os.path.join(folder, "X_test.npy"))
     codes = estimator._encode(np.ascontiguousarray(X_test[:, -PREFIX_CLICKS:]))
-    _, rank_seconds, rank_kib = _phase(lambda: estimator._rank(codes, 20))
+    _, rank_seconds, rank_kib = _phase(
+        lambda: estimator._rank(codes, 20, allowed=None, exclude_seen=False)
+    )
     tracemalloc.start()
     ranked, predict_seconds, predict_kib = _phase(lambda: estimator.predict(X_test))
     numpy_peak = tracemalloc.get_traced_memory()[1]
@@ -212,7 +239,7 @@ EXACT_MEMORY = {"MALLOC_MMAP_THRESHOLD_": "65536"}
 
 
 def _run(*arguments, env=None):
-    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"), **(env or {}))
+    env = dict(os.environ, OMP_NUM_THREADS=str(THREADS["n"]), **(env or {}))
     command = [sys.executable, os.path.abspath(__file__), "--child", *map(str, arguments)]
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if done.returncode:
@@ -250,19 +277,21 @@ def growth_exponent(sizes, costs):
 
 COLUMNS = [("fit_s", "fit s", "8.2f"), ("fit_mib", "fit MiB", "8.0f"),
            ("predict_s", "pred s", "8.2f"), ("predict_mib", "pred MiB", "8.0f"),
-           ("rank_mib", "rank MiB", "8.0f"), ("numpy_mib", "np MiB", "8.1f"),
-           ("wall_per_cpu", "wall/cpu", "8.1f")]
+           ("rank_mib", "rank MiB", "8.0f"), ("train_rate", "rows/s", "8.0f"),
+           ("numpy_mib", "np MiB", "8.1f"), ("wall_per_cpu", "wall/cpu", "8.1f")]
+#: The columns whose growth exponent is printed.
+GROWING = ("fit_s", "fit_mib", "predict_s", "predict_mib", "rank_mib", "train_rate")
 
 
 def report(rows, sweep):
-    label = "n_items" if sweep == "items" else "n_samples"
-    header = f"{'model':8s} {label:>9s} {'items':>8s} {'predict':>8s} " + " ".join(
+    label = "n_samples" if sweep == "samples" else "n_items"
+    header = f"{'model':9s} {label:>9s} {'items':>8s} {'predict':>8s} " + " ".join(
         f"{title:>8s}" for _, title, _ in COLUMNS
     )
-    print(f"\n== cost versus {label} ==\n{header}")
+    print(f"\n== {sweep}: cost versus {label} ==\n{header}")
     for row in rows:
         print(
-            f"{row['model']:8s} {row['n']:9d} {row['n_items']:8d} {row['n_predict']:8d} "
+            f"{row['model']:9s} {row['n']:9d} {row['n_items']:8d} {row['n_predict']:8d} "
             + " ".join(f"{row[key]:{fmt}}" for key, _, fmt in COLUMNS),
             flush=True,
         )
@@ -271,10 +300,10 @@ def report(rows, sweep):
         mine = [row for row in rows if row["model"] == model]
         sizes = [row["n"] for row in mine]
         print(
-            f"{model:8s} "
+            f"{model:9s} "
             + "  ".join(
                 f"{title} {growth_exponent(sizes, [row[key] for row in mine]):5.2f}"
-                for key, title, _ in COLUMNS[:5]
+                for key, title, _ in COLUMNS if key in GROWING
             )
         )
 
@@ -283,8 +312,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (CI, a smoke test)")
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    parser.add_argument("--sweeps", nargs="+", choices=SWEEPS, default=list(SWEEPS))
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads of every process")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    THREADS["n"] = args.threads
     if args.child:
         if args.child[0] == "fit":
             model, sweep, n, n_predict, folder = args.child[1:]
@@ -296,16 +328,23 @@ def main():
         items, samples, n_predict = [1_000, 10_000], [1_000, 10_000], 1_000
     else:
         items, samples, n_predict = [10_000, 100_000, 1_000_000], [1_000, 10_000, 100_000], 10_000
+    print(describe(), flush=True)
     started = time.perf_counter()
-    for sweep, sizes in (("items", items), ("samples", samples)):
+    for sweep, sizes in (("items", items), ("samples", samples), ("paper", items)):
+        if sweep not in args.sweeps:
+            continue
+        models = args.models
+        if sweep == "paper":
+            models = [key for key in PAPER_PARAMS if key.split("+")[0] in args.models]
         rows = []
-        for model in args.models:
+        for model in models:
             for n in sizes:
                 if model == "itemknn" and sweep == "samples":
                     n *= 10  # Item-KNN is cheap per row: 10^4 -> 10^6 rows
                 rows.append(run_child(model, sweep, n, n_predict))
         report(rows, sweep)
-    print(f"\n({time.perf_counter() - started:.0f} s in all; one CPU thread per process)")
+    print(f"\n({time.perf_counter() - started:.0f} s in all; {args.threads} CPU threads per "
+          f"process; {load()})")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+import skvaser.models.neural as neural
 from skvaser import (
     GRU4RecRecommender,
     NARMRecommender,
@@ -147,14 +148,37 @@ def test_same_seed_on_cuda_is_reproducible(case, data):
     np.testing.assert_array_equal(first.predict(X), first.predict(X))
 
 
-def test_float32_on_cuda_leaves_the_tf32_flags_alone(data):
-    """``matmul_precision="auto"`` is float32 on CUDA; whether float32 products may use TF32
-    stays the user's choice (``torch.backends``), which fit neither reads nor changes."""
+def test_fit_and_predict_run_without_tf32_and_restore_the_switches(data, monkeypatch):
+    """float32 on CUDA means float32: no TensorFloat-32 in cuBLAS or cuDNN (the GRU) inside fit
+    and predict, whatever the user set; their switches are back afterwards."""
     X, y, _ = data
-    flags = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
-    model = _make("VASER", device="cuda").fit(X, y)
-    assert model.matmul_precision_ == "float32"
-    assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == flags
+    found = torch.get_float32_matmul_precision(), torch.backends.cudnn.allow_tf32
+    seen = []
+    train = neural.train_network
+
+    def recording(*args, **kwargs):
+        seen.append((torch.get_float32_matmul_precision(), torch.backends.cudnn.allow_tf32))
+        return train(*args, **kwargs)
+
+    monkeypatch.setattr(neural, "train_network", recording)
+    try:
+        torch.set_float32_matmul_precision("high")
+        torch.backends.cudnn.allow_tf32 = True
+        model = _make("NARM", device="cuda").fit(X, y)
+        assert seen == [("highest", False)]
+        assert (torch.get_float32_matmul_precision(), torch.backends.cudnn.allow_tf32) == (
+            "high", True)
+        with_tf32_set = model.predict(X)
+        torch.set_float32_matmul_precision("highest")
+        torch.backends.cudnn.allow_tf32 = False
+        np.testing.assert_array_equal(model.predict(X), with_tf32_set)
+    finally:
+        torch.set_float32_matmul_precision(found[0])
+        torch.backends.cudnn.allow_tf32 = found[1]
+
+
+def test_runs_on_cuda_are_tagged_non_deterministic():
+    assert _make("VASER", device="cuda").__sklearn_tags__().non_deterministic
 
 
 @pytest.mark.parametrize("case", ["VASER", "NARM", "VASER-sampled"])

@@ -8,6 +8,7 @@ import copy
 import pickle
 import random
 import re
+import threading
 
 import joblib
 import numpy as np
@@ -251,6 +252,75 @@ def test_device_resolution():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             resolve_device("cuda")
+
+
+@pytest.fixture
+def tf32_switches():
+    """Restores torch's TensorFloat-32 switches after a test that sets them."""
+    found = torch.get_float32_matmul_precision(), torch.backends.cudnn.allow_tf32
+    yield
+    torch.set_float32_matmul_precision(found[0])
+    torch.backends.cudnn.allow_tf32 = found[1]
+
+
+def _switches():
+    return torch.get_float32_matmul_precision(), torch.backends.cudnn.allow_tf32
+
+
+@pytest.mark.usefixtures("tf32_switches")
+def test_float32_on_cuda_turns_tf32_off_inside_and_restores_the_users_switches():
+    torch.set_float32_matmul_precision("medium")
+    torch.backends.cudnn.allow_tf32 = True
+    with neural.float32_on_cuda(torch.device("cpu")):
+        assert _switches() == ("medium", True)  # the CPU is left alone
+    with neural.float32_on_cuda(torch.device("cuda")):
+        assert _switches() == ("highest", False)
+        with neural.float32_on_cuda(torch.device("cuda")):  # a prediction inside a fit
+            assert _switches() == ("highest", False)
+        assert _switches() == ("highest", False)
+    assert _switches() == ("medium", True)
+    with pytest.raises(RuntimeError, match="inside"):
+        with neural.float32_on_cuda(torch.device("cuda")):
+            raise RuntimeError("inside")
+    assert _switches() == ("medium", True)
+
+
+@pytest.mark.usefixtures("tf32_switches")
+def test_float32_on_cuda_restores_the_switches_after_overlapping_threads():
+    """Two fits on two threads, the first leaving while the second is inside: the switches the
+    first found come back only when the second leaves."""
+    torch.set_float32_matmul_precision("high")
+    first_inside, second_inside, first_left = (threading.Event() for _ in range(3))
+    seen = {}
+
+    def first():
+        with neural.float32_on_cuda(torch.device("cuda")):
+            first_inside.set()
+            second_inside.wait(5)
+        first_left.set()
+
+    def second():
+        first_inside.wait(5)
+        with neural.float32_on_cuda(torch.device("cuda")):
+            second_inside.set()
+            first_left.wait(5)
+            seen["after the first left"] = _switches()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert seen["after the first left"] == ("highest", False)
+    assert torch.get_float32_matmul_precision() == "high"
+
+
+@pytest.mark.parametrize(
+    "device, expected", [("cpu", False), ("cuda", True), ("cuda:1", True),
+                         ("auto", torch.cuda.is_available())],
+)
+def test_non_deterministic_tag_says_where_runs_differ_in_rounding(device, expected):
+    assert VASERRecommender(device=device).__sklearn_tags__().non_deterministic is expected
 
 
 def test_device_auto_resolved_in_fit(data):

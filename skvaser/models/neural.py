@@ -1,5 +1,7 @@
 """What the neural recommenders share: parameters, device, seeding, training, ranking, pickling."""
 
+import contextlib
+import threading
 import warnings
 from numbers import Integral, Real
 
@@ -19,6 +21,7 @@ from ..nn.trainer import TrainingHistory, train_network
 
 __all__ = [
     "NeuralRecommender",
+    "float32_on_cuda",
     "resolve_annealing_steps",
     "resolve_device",
     "resolve_matmul_precision",
@@ -52,6 +55,42 @@ def resolve_matmul_precision(precision, device):
         return precision
     native = cpu_has_bfloat16_dot_products()
     return "bfloat16" if device.type == "cpu" and native else "float32"
+
+
+_TF32_LOCK = threading.Lock()
+#: How many fits and predictions are inside :func:`float32_on_cuda`, and the switches they found.
+_TF32_STATE = {"inside": 0, "found": None}
+
+
+@contextlib.contextmanager
+def float32_on_cuda(device):
+    """Full float32 arithmetic on CUDA while inside: no TensorFloat-32 in cuBLAS products or
+    cuDNN kernels (``torch.set_float32_matmul_precision("highest")``,
+    ``torch.backends.cudnn.allow_tf32 = False``).
+
+    The switches found on entry are restored when the last fit or prediction inside (of any
+    thread) leaves. Other devices are left as they are.
+    """
+    if device.type != "cuda":
+        yield
+        return
+    with _TF32_LOCK:
+        if _TF32_STATE["inside"] == 0:
+            _TF32_STATE["found"] = (
+                torch.get_float32_matmul_precision(), torch.backends.cudnn.allow_tf32
+            )
+            torch.set_float32_matmul_precision("highest")
+            torch.backends.cudnn.allow_tf32 = False
+        _TF32_STATE["inside"] += 1
+    try:
+        yield
+    finally:
+        with _TF32_LOCK:
+            _TF32_STATE["inside"] -= 1
+            if _TF32_STATE["inside"] == 0:
+                precision, cudnn = _TF32_STATE["found"]
+                torch.set_float32_matmul_precision(precision)
+                torch.backends.cudnn.allow_tf32 = cudnn
 
 
 def resolve_annealing_steps(steps, total_steps):
@@ -134,24 +173,25 @@ class NeuralRecommender(BaseRecommender):
                 self.beta_annealing_steps, self.max_iter * train.n_training_batches
             )
         try:
-            self._history, self._steps = train_network(
-                self.network_,
-                train,
-                validation,
-                max_iter=self.max_iter,
-                learning_rate=self.learning_rate_init,
-                learning_rate_decay=self.learning_rate_decay,
-                beta=getattr(self, "beta", 0.0),
-                beta_annealing_steps=getattr(self, "beta_annealing_steps_", 0),
-                n_iter_no_change=self.n_iter_no_change,
-                tol=self.tol,
-                generator=generator,
-                batch_generator=batch_generator,
-                verbose=self.verbose,
-                label=type(self).__name__,
-                history=self._history,
-                start_step=self._steps,
-            )
+            with float32_on_cuda(self.device_):
+                self._history, self._steps = train_network(
+                    self.network_,
+                    train,
+                    validation,
+                    max_iter=self.max_iter,
+                    learning_rate=self.learning_rate_init,
+                    learning_rate_decay=self.learning_rate_decay,
+                    beta=getattr(self, "beta", 0.0),
+                    beta_annealing_steps=getattr(self, "beta_annealing_steps_", 0),
+                    n_iter_no_change=self.n_iter_no_change,
+                    tol=self.tol,
+                    generator=generator,
+                    batch_generator=batch_generator,
+                    verbose=self.verbose,
+                    label=type(self).__name__,
+                    history=self._history,
+                    start_step=self._steps,
+                )
         finally:  # a failed fit re-raises with the weights of its finished epochs: record them
             self.network_.sampler = None  # training state only: never pickled or kept
             self._record(self._history, validation is not None)
@@ -245,19 +285,20 @@ class NeuralRecommender(BaseRecommender):
         """
         if self.network_.training:
             self.network_.eval()
-        weights = self.network_.item_weights()  # once: some networks build it (bias column)
-        if allowed is not None:
-            allowed = torch.as_tensor(allowed, device=self.device_)
         score_rows = self._score_rows(k)
         encode_rows = max(score_rows, ENCODE_ROWS) if self.device_.type == "cpu" else score_rows
         batches = PrefixBatches(codes, None, encode_rows, self.device_)
         ranked = torch.empty((len(codes), k), dtype=torch.int64, device=self.device_)
-        scores = torch.empty((len(codes), k), dtype=weights.dtype, device=self.device_)
-        for rows, x, _ in batches:
-            scores[rows], ranked[rows] = self.network_.rank(
-                x, k, weights=weights, item_chunk=SCORE_ITEMS, max_rows=score_rows,
-                allowed=allowed, exclude_seen=exclude_seen,
-            )
+        with float32_on_cuda(self.device_):
+            weights = self.network_.item_weights()  # once: some networks build it (bias column)
+            if allowed is not None:
+                allowed = torch.as_tensor(allowed, device=self.device_)
+            scores = torch.empty((len(codes), k), dtype=weights.dtype, device=self.device_)
+            for rows, x, _ in batches:
+                scores[rows], ranked[rows] = self.network_.rank(
+                    x, k, weights=weights, item_chunk=SCORE_ITEMS, max_rows=score_rows,
+                    allowed=allowed, exclude_seen=exclude_seen,
+                )
         return ranked.cpu().numpy(), scores.cpu().numpy().astype(np.float64)
 
     @torch.no_grad()
@@ -285,8 +326,9 @@ class NeuralRecommender(BaseRecommender):
         batches = PrefixBatches(codes, None, ENCODE_ROWS, self.device_)
         width = self.network_.item_weights().shape[1]
         encodings = torch.empty((len(codes), width), device=self.device_)
-        for rows, x, _ in batches:
-            encodings[rows] = self.network_.query(x)
+        with float32_on_cuda(self.device_):
+            for rows, x, _ in batches:
+                encodings[rows] = self.network_.query(x)
         return encodings.cpu().numpy()
 
     # ------------------------------------------------------------------ persistence
@@ -329,6 +371,11 @@ class NeuralRecommender(BaseRecommender):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.non_deterministic = False
+        # On CUDA some backward kernels add in no fixed order: the same seed gives the same
+        # model only up to float rounding. On the CPU, bit for bit.
+        device = str(self.device)
+        tags.non_deterministic = device.startswith("cuda") or (
+            device == "auto" and torch.cuda.is_available()
+        )
         return tags
 

@@ -6,13 +6,14 @@ import pickle
 import numpy as np
 import pytest
 import sklearn
+from _settings import make_fast
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.pipeline import make_pipeline
 
 import skvaser.model_selection
-from skvaser import SCORERS, sessions_to_prefixes
+from skvaser import SCORERS, VASERRecommender, sessions_to_prefixes
 from skvaser._ranking import top_k
 from skvaser.base import BaseRecommender
 from skvaser.model_selection import SessionSplitter
@@ -308,6 +309,27 @@ def test_grid_search(prefixes, routing, shuffle):
     assert search.n_splits_ == 3
     assert search.best_params_["smoothing"] in (0, 1)
     assert search.predict(X[:4]).shape == (4, 20)
+
+
+def test_successive_halving_over_epochs(prefixes):
+    """The tuning guide's recipe: HalvingGridSearchCV with the epochs as its resource, so the
+    first round trains every setting briefly and later rounds train the best longer."""
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingGridSearchCV
+
+    X, y, groups = prefixes
+    search = HalvingGridSearchCV(
+        make_fast(VASERRecommender, handle_unknown="ignore"),
+        {"beta": [0.0, 0.2], "n_flows": [0, 2]},
+        resource="max_iter", min_resources=1, max_resources=3, factor=2,
+        scoring=SCORERS["recall@20"], cv=SessionSplitter(n_splits=2),
+    )
+    search.fit(X, y, groups=groups)
+    assert search.n_resources_ == [1, 2]
+    assert search.n_candidates_ == [4, 2]
+    assert search.best_params_["max_iter"] == 2
+    assert search.best_estimator_.n_iter_ == 2
+    assert search.cv_results_["n_resources"].tolist() == [1] * 4 + [2] * 2
 
 
 def test_cross_validate_without_groups_fails_clearly(prefixes):

@@ -1,14 +1,13 @@
 """Neighbourhood recommenders on session co-occurrence: Item-KNN and session-kNN (V-SKNN)."""
 
-import sys
 import time
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
-from tqdm import tqdm
 
+from ._progress import progress
 from ._ranking import top_k
 from ._sklearn import Interval, StrOptions
 from .base import RANKING_PARAMETERS, BaseRecommender
@@ -725,24 +724,18 @@ def _say(model, what, started):
 
 
 def _reported(model, blocks, n_rows):
-    """The row blocks of a ranking; at ``verbose``, its progress over the rows (a tqdm bar on
-    a terminal, else a line for every tenth of the rows) once it takes more than one block."""
+    """The row blocks ``(begin, end)`` of a ranking; at ``verbose``, its progress over the
+    rows (:func:`skvaser._progress.progress`)."""
     if not model.verbose:
-        yield from blocks
-        return
-    name, started, every = type(model).__name__, time.perf_counter(), n_rows / 10
-    next_line = every
-    bar = tqdm(total=n_rows, desc=name, unit="prefix", leave=False, file=sys.stdout,
-               disable=not sys.stdout.isatty())
-    with bar:
-        for begin, end in blocks:
-            yield begin, end
-            bar.update(end - begin)
-            if not sys.stdout.isatty() and end >= next_line and end < n_rows:
-                elapsed = time.perf_counter() - started
-                print(f"{name}: ranked {end:,} of {n_rows:,} prefixes in {elapsed:.1f} s, "
-                      f"about {elapsed * (n_rows - end) / end:.0f} s left", flush=True)
-                next_line = end + every
+        return blocks
+    name = type(model).__name__
+    return progress(
+        blocks, total=n_rows, title=name, unit="prefix", size=lambda block: block[1] - block[0],
+        line=lambda done, elapsed, left: (
+            f"{name}: ranked {done:,} of {n_rows:,} prefixes in {elapsed:.1f} s, "
+            f"about {left:.0f} s left"
+        ),
+    )
 
 
 def _first_per_row(matrix, n):

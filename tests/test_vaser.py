@@ -30,6 +30,7 @@ from skvaser import (
     mrr_at_k,
     sessions_to_prefixes,
 )
+from skvaser._progress import PLAIN_LINES
 from skvaser._sklearn import InvalidParameterError
 from skvaser.datasets import make_sessions
 from skvaser.models.neural import resolve_device
@@ -791,7 +792,7 @@ def test_verbose_2_reports_progress_within_epochs_in_plain_lines(data, capsys):
     within = [line for line in lines if " | batch " in line]
     assert within and all(line.startswith("NARMRecommender epoch ") for line in within)
     assert all(re.search(r" \| batch \d+/\d+ \| .* left in the epoch$", line) for line in within)
-    assert len(within) <= 2 * (trainer.PROGRESS_LINES_PER_EPOCH - 1)
+    assert len(within) <= 2 * (PLAIN_LINES - 1)
 
 
 # ---------------------------------------------------------------------- model selection

@@ -11,19 +11,17 @@ the progress report (:class:`_Progress`). An interrupted fit keeps the weights o
 epochs (:func:`_warn_stopped_early`).
 """
 
-import sys
 import time
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from tqdm import tqdm
+
+from .._progress import progress
 
 __all__ = ["TrainingHistory", "train_network", "evaluate_network"]
 
-#: Lines of progress printed within an epoch where the output is no terminal (``verbose >= 2``).
-PROGRESS_LINES_PER_EPOCH = 10
 #: ``verbose`` from which progress within each epoch is shown, not only one line per epoch.
 VERBOSE_WITHIN_EPOCHS = 2
 
@@ -376,26 +374,14 @@ class _Progress:
         """``batches``, reporting progress through them at ``verbose >= 2``."""
         if self.verbose < VERBOSE_WITHIN_EPOCHS:
             return batches
-        if sys.stdout.isatty():
-            return tqdm(
-                batches, total=self.n_batches, desc=self._title(epoch), unit="batch",
-                leave=False, file=sys.stdout,
-            )
-        return self._plain_lines(batches, epoch)
-
-    def _plain_lines(self, batches, epoch):
-        every = -(-self.n_batches // PROGRESS_LINES_PER_EPOCH)
-        started = time.perf_counter()
-        for done, batch in enumerate(batches):
-            if done and done % every == 0:
-                elapsed = time.perf_counter() - started
-                left = elapsed * (self.n_batches - done) / done
-                print(
-                    f"{self._title(epoch)} | batch {done}/{self.n_batches} | "
-                    f"{_duration(elapsed)} | {_duration(left)} left in the epoch",
-                    flush=True,
-                )
-            yield batch
+        title = self._title(epoch)
+        return progress(
+            batches, total=self.n_batches, title=title, unit="batch",
+            line=lambda done, elapsed, left: (
+                f"{title} | batch {done}/{self.n_batches} | {_duration(elapsed)} | "
+                f"{_duration(left)} left in the epoch"
+            ),
+        )
 
     def epoch_done(self, epoch, history, means, weight, scores, trained_seconds):
         """Print the epoch's line at ``verbose >= 1``."""

@@ -53,6 +53,8 @@ MODELS = {
     "narm_vaser_schedule": ("NARM on VASER's schedule", NARMRecommender(**VASER_SCHEDULE)),
     "vrm": ("VRM (n_flows=0)", VASERRecommender(n_flows=0)),
     "beta0": ("VASER, no flow term (beta=0)", VASERRecommender(beta=0.0)),
+    "vaser_sampled": ("VASER, sampled softmax (n_negatives=2048)",
+                      VASERRecommender(n_negatives=2048)),
 }
 VARIANTS = {
     "default": ("z from h_t, decode [z_K; c_l] (default)", VASERRecommender()),

@@ -19,9 +19,10 @@ NEURAL_DEFAULTS = dict(
 
 #: Further settings per class name, applied over the defaults.
 FAST_PARAMS = {
+    # the paper's beta, not the default 0: the tests exercise the flow term
     "VASERRecommender": dict(
-        embedding_dim=8, hidden_size=8, latent_dim=4, n_flows=2, max_iter=2, batch_size=64,
-        early_stopping=False, random_state=0,
+        embedding_dim=8, hidden_size=8, latent_dim=4, n_flows=2, beta=0.2, max_iter=2,
+        batch_size=64, early_stopping=False, random_state=0,
     ),
     "NARMRecommender": dict(embedding_dim=8, hidden_size=8, max_iter=2, random_state=0),
     "GRU4RecRecommender": dict(embedding_dim=8, hidden_size=8, max_iter=2, random_state=0),

@@ -376,6 +376,18 @@ def test_auto_annealing_follows_the_fits_length(data):
     assert tiny(max_iter=3, beta_annealing_steps=7).fit(X, y).beta_annealing_steps_ == 7
 
 
+def test_default_beta_trains_without_the_flow_term(data):
+    """``beta=0`` (the default): the flow term is computed and recorded but not trained on."""
+    X, y, _ = data
+    assert VASERRecommender().beta == 0.0
+    model = tiny(beta=0.0).fit(X, y)
+    reconstruction = [terms["reconstruction"] for terms in model.loss_terms_]
+    assert all(terms["regularization"] > 0 for terms in model.loss_terms_)
+    np.testing.assert_allclose(model.loss_curve_, reconstruction, rtol=1e-6)
+    paper = tiny(beta=0.2).fit(X, y)
+    assert paper.loss_curve_[-1] > paper.loss_terms_[-1]["reconstruction"]
+
+
 @pytest.mark.parametrize(
     "steps, total, expected",
     [("auto", 10**6, 2000), ("auto", 6000, 2000), ("auto", 5999, 1999), ("auto", 30, 10),

@@ -26,7 +26,13 @@ class VASERRecommender(NeuralRecommender):
 
     (the paper's Eq. 9, one Monte-Carlo sample, standard normal prior), with ``beta_t`` rising
     linearly from 0 to ``beta``. Predictions are deterministic: ``z0 = mu`` pushed through the
-    flows. ``n_flows=0`` is the session-level Gaussian VAE (the paper's VRM baseline).
+    flows.
+
+    The default ``beta=0`` leaves the flow term out: the latent is still sampled and pushed
+    through the flows in training, but nothing pulls it towards the prior. Chosen on validation
+    data, where it is as accurate as the paper's ``beta=0.2`` in Recall@20 and more so in MRR@20
+    (Notes). ``beta=0.2`` is the paper's model; ``n_flows=0, beta=0.2`` its VRM baseline (the
+    session-level Gaussian VAE).
 
     Parameters
     ----------
@@ -35,8 +41,8 @@ class VASERRecommender(NeuralRecommender):
         Dimension ``d`` of the latent ``z``.
     n_flows : int, default=16
         Number ``K`` of planar flows (0: plain Gaussian posterior).
-    beta : float, default=0.2
-        Final weight of the flow term.
+    beta : float, default=0.0
+        Final weight of the flow term; 0.2 is the paper's.
     beta_annealing_steps : int or "auto", default="auto"
         Optimiser steps over which ``beta_t`` rises linearly from 0 to ``beta`` (0: no
         annealing). ``"auto"``: 2000 steps, or a third of the fit's steps (``max_iter`` times
@@ -80,6 +86,9 @@ class VASERRecommender(NeuralRecommender):
       zero, and the invertibility constraint ``w^T u_hat >= -1`` uses
       ``m(x) = -1 + softplus(x + log(e - 1))``, for which ``m(0) = 0``). A unit-variance start
       with default initialisation trains markedly slower.
+    - ``beta=0`` rather than the paper's 0.2: on the most recent 10 % of the training sessions,
+      over three seeds, it scores 0.07 +- 0.05 points of Recall@20 and 0.58 +- 0.16 of MRR@20
+      more (paired differences); the flows (``n_flows=16`` against 0) are what adds accuracy.
     - The training schedule (20 epochs, the step size multiplied by 0.9 after each, dropout 0.3 on
       ``[z_K; c_l]``) was chosen on validation data against 10 epochs, 0.8 and NARM's 0.5:
       0.48 points of Recall@20 more, at twice the fitting time.
@@ -124,7 +133,7 @@ class VASERRecommender(NeuralRecommender):
         context_dropout=_DEFAULTS["context_dropout"],
         latent_dim=100,
         n_flows=16,
-        beta=0.2,
+        beta=0.0,
         beta_annealing_steps="auto",
         amortized_flows=True,
         latent_source="hidden",

@@ -12,10 +12,10 @@ them with it.
 
 The models are those of ``python -m skvaser`` (:data:`skvaser.__main__.MODELS`, built by
 :func:`skvaser.__main__.build_model` with the library's defaults): ``itemknn``, ``sknn``
-(V-SKNN), ``gru4rec``, ``stamp``, ``narm``, ``relavar``, ``vrm`` (VASER without flows) and
-``vaser``; ``--models`` picks a subset. Each finished row is printed and the table written at
-once as ``table2_<data>.csv`` and ``table2_<data>.md`` in ``--out`` (default: the current
-folder), so a long run keeps the rows it has finished.
+(V-SKNN), ``gru4rec``, ``stamp``, ``narm``, ``relavar``, ``vrm`` (VASER without flows,
+``beta=0.2``) and ``vaser``; ``--models`` picks a subset. Each finished row is printed and the
+table written at once as ``table2_<data>.csv`` and ``table2_<data>.md`` in ``--out`` (default:
+the current folder), so a long run keeps the rows it has finished.
 """
 
 import argparse

@@ -200,3 +200,11 @@ def test_help_reads_like_a_recipe(capsys):
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert "examples:" in out and "--user-col visitorid" in out and "--time-unit ms" in out
+
+
+def test_vrm_is_the_papers_gaussian_vae():
+    """``vrm`` is VASER without flows but with the paper's flow term, not the default beta=0."""
+    vrm = cli.build_model("vrm", device="cpu", random_state=0, max_iter=None, verbose=None)
+    vaser = cli.build_model("vaser", device="cpu", random_state=0, max_iter=None, verbose=None)
+    assert (vrm.n_flows, vrm.beta) == (0, 0.2)
+    assert (vaser.n_flows, vaser.beta) == (16, 0.0)

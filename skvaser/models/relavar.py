@@ -62,7 +62,7 @@ class ReLaVaRRecommender(NeuralRecommender):
     See Also
     --------
     GRU4RecRecommender : the same network with deterministic states.
-    VASERRecommender : a session-level latent (``n_flows=0``: the VRM baseline).
+    VASERRecommender : a session-level latent (``n_flows=0, beta=0.2``: the VRM baseline).
 
     Notes
     -----

@@ -58,6 +58,7 @@ MODELS = {
     "paper_beta": ("VASER, the paper's beta=0.2", VASERRecommender(beta=PAPER_BETA)),
     "vaser_sampled": ("VASER, sampled softmax (n_negatives=2048)",
                       VASERRecommender(n_negatives=2048)),
+    "smoothing": ("VASER, label_smoothing=0.1", VASERRecommender(label_smoothing=0.1)),
 }
 VARIANTS = {
     "default": ("z from h_t, decode [z_K; c_l] (default)", VASERRecommender()),

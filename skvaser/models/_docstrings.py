@@ -48,6 +48,12 @@ max_iter : int, default={max_iter}
         negatives are drawn from: 0 draws uniformly from the catalogue, 1 as often as items are
         clicked (GRU4Rec's ``sample_alpha``; its default). With ``sample_alpha > 0`` an item
         that is never a training target is never a negative. Unused when ``n_negatives=0``.
+    label_smoothing : float, default={label_smoothing}
+        Share ``eps`` of each target's probability mass spread evenly over all items: the
+        softmax is trained towards ``(1 - eps) * one_hot(target) + eps / n_items`` (as
+        :class:`torch.nn.CrossEntropyLoss`'s ``label_smoothing``), which keeps it from growing
+        ever more confident on the training clicks. Needs the full softmax (``n_negatives=0``;
+        GRU4Rec's ``loss="cross_entropy"``).
     device : str or torch.device, default="auto"
         ``"auto"`` trains on CUDA when a GPU is present, else on the CPU; the resolved device is
         ``device_``.

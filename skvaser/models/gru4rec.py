@@ -11,7 +11,7 @@ from .neural import NeuralRecommender
 __all__ = ["GRU4RecRecommender"]
 
 _DEFAULTS = {"max_iter": 10, "learning_rate_init": 0.003, "learning_rate_decay": 0.8,
-             "n_iter_no_change": 2}
+             "n_iter_no_change": 2, "label_smoothing": 0.0}
 
 
 class GRU4RecRecommender(NeuralRecommender):
@@ -106,6 +106,7 @@ class GRU4RecRecommender(NeuralRecommender):
         tol=1e-4,
         n_negatives=0,
         sample_alpha=0.75,
+        label_smoothing=_DEFAULTS["label_smoothing"],
         n_recommendations=20,
         exclude_seen=False,
         handle_unknown="warn",
@@ -132,6 +133,7 @@ class GRU4RecRecommender(NeuralRecommender):
         self.tol = tol
         self.n_negatives = n_negatives
         self.sample_alpha = sample_alpha
+        self.label_smoothing = label_smoothing
         self.n_recommendations = n_recommendations
         self.exclude_seen = exclude_seen
         self.handle_unknown = handle_unknown
@@ -141,6 +143,14 @@ class GRU4RecRecommender(NeuralRecommender):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+
+    def _check_label_smoothing(self):
+        super()._check_label_smoothing()
+        if self.label_smoothing and self.loss != "cross_entropy":
+            raise ValueError(
+                f"label_smoothing={self.label_smoothing} applies to loss='cross_entropy', "
+                f"not loss={self.loss!r}: set label_smoothing=0."
+            )
 
     def _build_network(self, n_items):
         return GRU4RecNetwork(

@@ -125,6 +125,7 @@ class NeuralRecommender(BaseRecommender):
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_negatives": [Interval(Integral, 0, None, closed="left")],
         "sample_alpha": [Interval(Real, 0, None, closed="left")],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "device": [str, torch.device],
         "matmul_precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "random_state": ["random_state"],
@@ -148,6 +149,8 @@ class NeuralRecommender(BaseRecommender):
         -------
         self
         """
+        self._validate_params()
+        self._check_label_smoothing()
         warm = self.warm_start and hasattr(self, "network_")
         if warm:
             X_codes, y_codes = self._prepare_warm_fit(X, y)
@@ -163,6 +166,7 @@ class NeuralRecommender(BaseRecommender):
             self._steps = 0
         self.matmul_precision_ = resolve_matmul_precision(self.matmul_precision, self.device_)
         self.network_.product_dtype = getattr(torch, self.matmul_precision_)
+        self.network_.label_smoothing = self.label_smoothing
         generator = torch.Generator(device=self.device_).manual_seed(self._seed + self._steps + 1)
         batch_generator = torch.Generator().manual_seed(self._seed + self._steps + 2)
 
@@ -204,6 +208,15 @@ class NeuralRecommender(BaseRecommender):
         self.loss_terms_ = [dict(terms) for terms in history.terms]
         self.validation_scores_ = list(history.validation_scores) if validated else None
         self.best_validation_score_ = history.best_score if validated else None
+
+    def _check_label_smoothing(self):
+        """Smoothing spreads mass over the full softmax: refuse a loss that has none."""
+        if self.label_smoothing and self.n_negatives:
+            raise ValueError(
+                f"label_smoothing={self.label_smoothing} needs the full softmax, but "
+                f"n_negatives={self.n_negatives} samples it: set n_negatives=0 or "
+                "label_smoothing=0."
+            )
 
     def _set_sampling(self, train):
         """Give the network its negative sampler and sparse item gradients when

@@ -45,19 +45,33 @@ class SessionNetwork(nn.Module):
     sampler = None
     #: Whether the item tables get sparse gradients (:meth:`use_sparse_gradients`).
     sparse_gradients = False
+    #: Share of each target's probability mass spread evenly over all items in the full
+    #: softmax's target distribution; set by the estimator before training.
+    label_smoothing = 0.0
 
     def reconstruction(self, query, y):
         """Mean softmax cross-entropy (nats) of the next items ``y`` (codes 1..n_items) given
         the queries (B, D) of their prefixes.
 
         Without a :attr:`sampler`, over all items, blocked on the CPU
-        (:func:`~skvaser.nn.softmax.item_cross_entropy`); with one, over the batch's targets
-        and the sampler's shared negatives, log-Q corrected
+        (:func:`~skvaser.nn.softmax.item_cross_entropy`), against targets smoothed by
+        :attr:`label_smoothing` ``eps``; with one, over the batch's targets and the sampler's
+        shared negatives, log-Q corrected
         (:func:`~skvaser.nn.sampled_softmax.sampled_cross_entropy`).
+
+        Smoothing needs no second pass over the scores: the cross-entropy against
+        ``(1 - eps) * one_hot + eps / n_items`` is the plain one plus
+        ``eps * (s_target - mean_j s_j)``, and the mean score is the query's product with the
+        mean item weight.
         """
         target = y - 1
         if self.sampler is None:
-            return item_cross_entropy(query, self.item_weights(), target, self.product_dtype)
+            weights = self.item_weights()
+            loss = item_cross_entropy(query, weights, target, self.product_dtype)
+            if not self.label_smoothing:
+                return loss
+            margin = (query * (weights[target] - weights.mean(dim=0))).sum(dim=1)
+            return loss + self.label_smoothing * margin.mean()
         candidates = self.sampler.candidates(target)
         return sampled_cross_entropy(
             query, self.candidate_weights(candidates), target, candidates,

@@ -40,7 +40,7 @@ MODELS = {
     "stamp": "STAMPRecommender",
     "narm": "NARMRecommender",
     "relavar": "ReLaVaRRecommender",
-    "vrm": "VASERRecommender",  # n_flows=0, beta=0.2: the session-level Gaussian VAE
+    "vrm": "VASERRecommender",  # n_flows=0, beta=0.2, no smoothing: the paper's VAE
     "vaser": "VASERRecommender",
 }
 DEFAULT_MODELS = ("itemknn", "narm", "vaser")
@@ -108,7 +108,7 @@ def build_model(name, *, device, random_state, max_iter, verbose):
         if key in names and value is not None:
             params[key] = value
     if name == "vrm":  # the paper's baseline: no flows, and its flow term (a Gaussian VAE)
-        params.update(n_flows=0, beta=0.2)
+        params.update(n_flows=0, beta=0.2, label_smoothing=0.0)
     return cls(**params)
 
 

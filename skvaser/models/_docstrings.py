@@ -52,8 +52,9 @@ max_iter : int, default={max_iter}
         Share ``eps`` of each target's probability mass spread evenly over all items: the
         softmax is trained towards ``(1 - eps) * one_hot(target) + eps / n_items`` (as
         :class:`torch.nn.CrossEntropyLoss`'s ``label_smoothing``), which keeps it from growing
-        ever more confident on the training clicks. Needs the full softmax (``n_negatives=0``;
-        GRU4Rec's ``loss="cross_entropy"``).
+        ever more confident on the training clicks. With ``n_negatives`` the mean score over
+        the items that this needs is estimated from the batch's candidates (weighted by one
+        over their expected copies). Not for GRU4Rec's ``loss="bpr_max"``.
     device : str or torch.device, default="auto"
         ``"auto"`` trains on CUDA when a GPU is present, else on the CPU; the resolved device is
         ``device_``.

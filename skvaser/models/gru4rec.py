@@ -144,13 +144,16 @@ class GRU4RecRecommender(NeuralRecommender):
         self.verbose = verbose
         self.warm_start = warm_start
 
-    def _check_label_smoothing(self):
-        super()._check_label_smoothing()
-        if self.label_smoothing and self.loss != "cross_entropy":
+    def fit(self, X, y):
+        self._validate_params()
+        if self.label_smoothing and self.loss != "cross_entropy":  # before anything changes
             raise ValueError(
                 f"label_smoothing={self.label_smoothing} applies to loss='cross_entropy', "
                 f"not loss={self.loss!r}: set label_smoothing=0."
             )
+        return super().fit(X, y)
+
+    fit.__doc__ = NeuralRecommender.fit.__doc__
 
     def _build_network(self, n_items):
         return GRU4RecNetwork(

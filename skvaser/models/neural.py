@@ -149,8 +149,6 @@ class NeuralRecommender(BaseRecommender):
         -------
         self
         """
-        self._validate_params()
-        self._check_label_smoothing()
         warm = self.warm_start and hasattr(self, "network_")
         if warm:
             X_codes, y_codes = self._prepare_warm_fit(X, y)
@@ -208,15 +206,6 @@ class NeuralRecommender(BaseRecommender):
         self.loss_terms_ = [dict(terms) for terms in history.terms]
         self.validation_scores_ = list(history.validation_scores) if validated else None
         self.best_validation_score_ = history.best_score if validated else None
-
-    def _check_label_smoothing(self):
-        """Smoothing spreads mass over the full softmax: refuse a loss that has none."""
-        if self.label_smoothing and self.n_negatives:
-            raise ValueError(
-                f"label_smoothing={self.label_smoothing} needs the full softmax, but "
-                f"n_negatives={self.n_negatives} samples it: set n_negatives=0 or "
-                "label_smoothing=0."
-            )
 
     def _set_sampling(self, train):
         """Give the network its negative sampler and sparse item gradients when

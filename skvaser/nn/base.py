@@ -54,29 +54,43 @@ class SessionNetwork(nn.Module):
         the queries (B, D) of their prefixes.
 
         Without a :attr:`sampler`, over all items, blocked on the CPU
-        (:func:`~skvaser.nn.softmax.item_cross_entropy`), against targets smoothed by
-        :attr:`label_smoothing` ``eps``; with one, over the batch's targets and the sampler's
-        shared negatives, log-Q corrected
+        (:func:`~skvaser.nn.softmax.item_cross_entropy`); with one, over the batch's targets
+        and the sampler's shared negatives, log-Q corrected
         (:func:`~skvaser.nn.sampled_softmax.sampled_cross_entropy`).
 
-        Smoothing needs no second pass over the scores: the cross-entropy against
+        Both are against targets smoothed by :attr:`label_smoothing` ``eps``, which needs no
+        second pass over the scores: the cross-entropy against
         ``(1 - eps) * one_hot + eps / n_items`` is the plain one plus
         ``eps * (s_target - mean_j s_j)``, and the mean score is the query's product with the
-        mean item weight.
+        mean item weight. The sampled softmax estimates that mean from its candidates alone
+        (each weighted by one over its expected copies, unbiased over the items the sampler
+        can draw), so that a step still reads and updates only the candidates' rows.
         """
         target = y - 1
         if self.sampler is None:
             weights = self.item_weights()
             loss = item_cross_entropy(query, weights, target, self.product_dtype)
-            if not self.label_smoothing:
-                return loss
-            margin = (query * (weights[target] - weights.mean(dim=0))).sum(dim=1)
-            return loss + self.label_smoothing * margin.mean()
+            if self.label_smoothing:
+                loss = loss + self._smoothing(query, weights[target], weights.mean(dim=0))
+            return loss
         candidates = self.sampler.candidates(target)
-        return sampled_cross_entropy(
-            query, self.candidate_weights(candidates), target, candidates,
-            self.sampler.log_expected_counts(candidates, len(target)), self.product_dtype,
+        weights = self.candidate_weights(candidates)
+        log_counts = self.sampler.log_expected_counts(candidates, len(target))
+        loss = sampled_cross_entropy(
+            query, weights, target, candidates, log_counts, self.product_dtype
         )
+        if self.label_smoothing:
+            estimate = (weights * torch.exp(-log_counts)[:, None]).sum(dim=0)
+            # the candidates start with the batch's targets
+            loss = loss + self._smoothing(
+                query, weights[: len(target)], estimate / self.sampler.n_items
+            )
+        return loss
+
+    def _smoothing(self, query, target_weights, mean_weight):
+        """``eps`` times the mean over rows of ``s_target - mean_j s_j``: Tensor ()."""
+        margin = (query * (target_weights - mean_weight)).sum(dim=1)
+        return self.label_smoothing * margin.mean()
 
     def candidate_weights(self, items):
         """Rows ``items`` (item indices, LongTensor (C,)) of :meth:`item_weights`: Tensor (C, D).

@@ -84,6 +84,7 @@ class NegativeSampler:
         weights = counts.pow(alpha)  # 0 ** 0 = 1: alpha = 0 is uniform over every item
         q = weights / weights.sum()
         self.n_negatives = int(n_negatives)
+        self.n_items = len(counts)
         self.generator = generator
         # float64: the cumulative sum of 10**6 probabilities keeps the rare items' share
         self._cdf = q.cumsum(0)

@@ -30,6 +30,7 @@ from itemknn import _validation_split  # benchmarks/ is the script's folder
 
 from skvaser import NARMRecommender, VASERRecommender
 from skvaser.evaluation import evaluate_recommender, load_train_test
+from skvaser.models.vaser import PAPER_PARAMS as PAPER
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PUBLISHED = {
@@ -46,10 +47,6 @@ VASER_SCHEDULE = {
     name: VASERRecommender().get_params()[name]
     for name in ("max_iter", "learning_rate_init", "learning_rate_decay", "context_dropout")
 }
-
-#: VASER as the paper has it: the flow term weighed by 0.2, plain targets (the defaults differ:
-#: ``--models paper``).
-PAPER = {"beta": 0.2, "label_smoothing": 0.0}
 
 #: Rows of the table, by the key ``--models`` takes: (label, estimator).
 MODELS = {

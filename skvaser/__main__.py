@@ -17,6 +17,7 @@ import numpy as np
 from sklearn.base import clone
 
 import skvaser
+from skvaser.models.vaser import PAPER_PARAMS
 
 from .datasets import (
     keep_recent_fraction,
@@ -108,7 +109,7 @@ def build_model(name, *, device, random_state, max_iter, verbose):
         if key in names and value is not None:
             params[key] = value
     if name == "vrm":  # the paper's baseline: no flows, and its flow term (a Gaussian VAE)
-        params.update(n_flows=0, beta=0.2, label_smoothing=0.0)
+        params.update(n_flows=0, **PAPER_PARAMS)
     return cls(**params)
 
 

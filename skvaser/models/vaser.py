@@ -8,7 +8,11 @@ from ..nn.vaser import VASERNetwork
 from ._docstrings import ARCHITECTURE, ATTRIBUTES, TRAINING
 from .neural import NeuralRecommender
 
-__all__ = ["VASERRecommender"]
+__all__ = ["VASERRecommender", "PAPER_PARAMS"]
+
+#: The parameters where VASER's defaults depart from the paper's model, at the paper's values:
+#: ``VASERRecommender(**PAPER_PARAMS)`` is the paper's VASER, with ``n_flows=0`` its VRM.
+PAPER_PARAMS = {"beta": 0.2, "label_smoothing": 0.0}
 
 _DEFAULTS = {"max_iter": 20, "learning_rate_init": 0.003, "learning_rate_decay": 0.9,
              "n_iter_no_change": 2, "label_smoothing": 0.1, "context_dropout": 0.3}

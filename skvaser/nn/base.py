@@ -45,8 +45,8 @@ class SessionNetwork(nn.Module):
     sampler = None
     #: Whether the item tables get sparse gradients (:meth:`use_sparse_gradients`).
     sparse_gradients = False
-    #: Share of each target's probability mass spread evenly over all items in the full
-    #: softmax's target distribution; set by the estimator before training.
+    #: Share of each target's probability mass spread evenly over all items in the softmax's
+    #: target distribution (:meth:`reconstruction`); set by the estimator before training.
     label_smoothing = 0.0
 
     def reconstruction(self, query, y):

@@ -1,0 +1,149 @@
+"""VASER's β × K surface, searched as a user would: successive halving over SessionSplitter.
+
+    python benchmarks/surface.py --log surface.jsonl     # YOOCHOOSE 1/64, the paper's grid
+    python benchmarks/surface.py --summarize surface.jsonl
+
+The paper's grid (β in 0, 0.1, 0.2, 0.5, 1; K in 0, 1, 2, 4, 8, 16, 32: 35 settings) is searched
+by :class:`~sklearn.model_selection.HalvingGridSearchCV` with the epochs as its resource
+(``max_iter`` 2, 6, 18 for 35, 12, 4 settings) on one :class:`~skvaser.SessionSplitter` fold of the
+training split: its test set is the most recent 10 % of the training sessions, the validation
+data of ``vaser.py --validation``. The test split is not looked at until the search has chosen:
+then the chosen setting is fitted with the default schedule (20 epochs) on the whole training
+split and scored on the test split beside the defaults (one row if they are the same).
+
+Every score of the search is appended to ``--log`` as it is computed (setting, epochs, Recall@20,
+MRR@20, seconds since the start), so an interrupted search keeps its finished rounds and
+``--summarize`` draws the surface as a table. All fits use ``random_state`` ``--seed``: the
+search compares single fits, and ``benchmarks/README.md`` gives the spread between seeds that a
+difference must exceed to be real.
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from _machine import describe, load
+from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+from sklearn.model_selection import HalvingGridSearchCV
+
+from skvaser import SessionSplitter, VASERRecommender, mrr_at_k, recall_at_k, sessions_to_prefixes
+from skvaser.evaluation import evaluate_recommender, load_train_test
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+GRID = {"beta": [0.0, 0.1, 0.2, 0.5, 1.0], "n_flows": [0, 1, 2, 4, 8, 16, 32]}
+MAX_LEN = 30
+
+
+class LoggedScorer:
+    """Recall@20 of ``estimator`` on ``(X, y)`` for the search; both metrics to a JSON-lines log."""
+
+    def __init__(self, log, started):
+        self.log, self.started = log, started
+
+    def __call__(self, estimator, X, y):
+        ranked = estimator.predict(X)
+        record = {
+            "beta": estimator.beta, "n_flows": estimator.n_flows, "epochs": estimator.n_iter_,
+            "recall": recall_at_k(y, ranked), "mrr": mrr_at_k(y, ranked),
+            "seconds": round(time.perf_counter() - self.started, 1), "load": load(),
+        }
+        print(f"  beta {record['beta']:<4} K {record['n_flows']:<2} {record['epochs']:>2} epochs | "
+              f"{100 * record['recall']:.2f} / {100 * record['mrr']:.2f} | "
+              f"{record['seconds']:.0f} s | {record['load']}", flush=True)
+        if self.log:
+            with open(self.log, "a") as log:
+                log.write(json.dumps(record) + "\n")
+        return record["recall"]
+
+
+def surface_table(records):
+    """Markdown: one row per β, one column per K, each cell the Recall@20 / MRR@20 (%) of the
+    longest fit of that setting and its epochs."""
+    last = {}
+    for record in records:
+        key = (record["beta"], record["n_flows"])
+        if key not in last or record["epochs"] >= last[key]["epochs"]:
+            last[key] = record
+    betas = sorted({beta for beta, _ in last})
+    flows = sorted({n_flows for _, n_flows in last})
+    rows = [
+        "| β \\ K | " + " | ".join(str(k) for k in flows) + " |",
+        "|---|" + "---|" * len(flows),
+    ]
+    for beta in betas:
+        cells = []
+        for n_flows in flows:
+            record = last.get((beta, n_flows))
+            cells.append(
+                f"{100 * record['recall']:.2f} / {100 * record['mrr']:.2f} ({record['epochs']})"
+                if record else ""
+            )
+        rows.append(f"| {beta} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="yoochoose1_64", help="name in ../shared/data or a path")
+    parser.add_argument("--seed", type=int, default=0, help="random_state of every fit")
+    parser.add_argument("--min-resources", type=int, default=2, help="epochs of the first round")
+    parser.add_argument("--max-resources", type=int, default=20, help="epochs at most")
+    parser.add_argument("--factor", type=int, default=3)
+    parser.add_argument("--log", help="append every score of the search to this JSON-lines file")
+    parser.add_argument("--summarize", metavar="LOG", help="only print the surface of a --log")
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    if args.summarize:
+        with open(args.summarize) as log:
+            print(surface_table([json.loads(line) for line in log if line.strip()]))
+        return
+
+    path = Path(args.data)
+    if not path.exists():
+        path = DATA / f"{args.data}.csv.gz"
+    print(describe(), flush=True)
+    started = time.perf_counter()
+    train, test, _ = load_train_test(path)
+    X, y, groups = sessions_to_prefixes(*train, max_len=MAX_LEN)
+    n_validation = round(0.1 * len(np.unique(groups)))
+    splitter = SessionSplitter(n_splits=1, test_size=n_validation)
+    fold_train, fold_validation = next(splitter.split(X, y, groups))
+    print(f"{path.name}: {len(fold_train)} training and {len(fold_validation)} validation "
+          f"prefixes ({n_validation} sessions)", flush=True)
+
+    search = HalvingGridSearchCV(
+        # The validation sessions click items that the fold's training never saw: skipped.
+        VASERRecommender(random_state=args.seed, device=args.device, handle_unknown="ignore"),
+        GRID, resource="max_iter", min_resources=args.min_resources,
+        max_resources=args.max_resources, factor=args.factor,
+        scoring=LoggedScorer(args.log, started), cv=splitter,
+        refit=False, return_train_score=False, error_score="raise",
+    )
+    search.fit(X, y, groups=groups)
+    searched = time.perf_counter() - started
+    print(f"\nsearch: {search.n_candidates_} settings for {search.n_resources_} epochs, "
+          f"{searched / 60:.1f} min; chosen {search.best_params_} "
+          f"(validation Recall@20 {100 * search.best_score_:.2f})")
+
+    chosen = {name: value for name, value in search.best_params_.items() if name in GRID}
+    default = VASERRecommender().get_params()
+    rows = {"chosen by the search": chosen}
+    if any(default[name] != value for name, value in chosen.items()):
+        rows["defaults"] = {name: default[name] for name in GRID}
+    print("\nFitted on the training split (20 epochs), scored on all test prefixes:")
+    for label, params in rows.items():
+        model = VASERRecommender(**params, random_state=args.seed, device=args.device)
+        result = evaluate_recommender(model, train, test, max_len=MAX_LEN)
+        print(f"| {label} | beta {params['beta']}, K {params['n_flows']} | "
+              f"{100 * result['recall']:.2f} / {100 * result['mrr']:.2f} | "
+              f"fit {result['fit_seconds']:.0f} s | {load()}", flush=True)
+    print(f"\nall done in {(time.perf_counter() - started) / 60:.1f} min")
+    if args.log:
+        with open(args.log) as log:
+            print(surface_table([json.loads(line) for line in log if line.strip()]))
+
+
+if __name__ == "__main__":
+    main()

@@ -46,6 +46,7 @@ class LoggedScorer:
         ranked = estimator.predict(X)
         record = {
             "beta": estimator.beta, "n_flows": estimator.n_flows, "epochs": estimator.n_iter_,
+            "seed": estimator.random_state,
             "recall": recall_at_k(y, ranked), "mrr": mrr_at_k(y, ranked),
             "seconds": round(time.perf_counter() - self.started, 1), "load": load(),
         }

@@ -1,6 +1,7 @@
 """VASER's β × K surface, searched as a user would: successive halving over SessionSplitter.
 
     python benchmarks/surface.py --log surface.jsonl     # YOOCHOOSE 1/64, the paper's grid
+    python benchmarks/surface.py --spread-seeds 1 2 --log surface.jsonl   # seeds' spread
     python benchmarks/surface.py --summarize surface.jsonl
 
 The paper's grid (β in 0, 0.1, 0.2, 0.5, 1; K in 0, 1, 2, 4, 8, 16, 32: 35 settings) is searched
@@ -14,8 +15,9 @@ split and scored on the test split beside the defaults (one row if they are the 
 Every score of the search is appended to ``--log`` as it is computed (setting, epochs, Recall@20,
 MRR@20, seconds since the start), so an interrupted search keeps its finished rounds and
 ``--summarize`` draws the surface as a table. All fits use ``random_state`` ``--seed``: the
-search compares single fits, and ``benchmarks/README.md`` gives the spread between seeds that a
-difference must exceed to be real.
+search compares single fits. ``--spread-seeds`` measures what a difference must exceed to be
+real: it fits the default setting with each of those seeds for each round's epochs on the same
+fold (no search), and ``--summarize`` gives its mean +- standard deviation per round.
 """
 
 import argparse
@@ -59,11 +61,11 @@ class LoggedScorer:
         return record["recall"]
 
 
-def surface_table(records):
+def surface_table(records, seed):
     """Markdown: one row per β, one column per K, each cell the Recall@20 / MRR@20 (%) of the
-    longest fit of that setting and its epochs."""
+    longest fit of that setting with ``seed`` and its epochs."""
     last = {}
-    for record in records:
+    for record in (record for record in records if record["seed"] == seed):
         key = (record["beta"], record["n_flows"])
         if key not in last or record["epochs"] >= last[key]["epochs"]:
             last[key] = record
@@ -85,6 +87,34 @@ def surface_table(records):
     return "\n".join(rows)
 
 
+def spread_table(records):
+    """Markdown: the default setting's Recall@20 / MRR@20 (%) per epochs, mean +- sd over seeds."""
+    default = VASERRecommender().get_params()
+    by_epochs = {}
+    for record in records:
+        if all(record[name] == default[name] for name in GRID):
+            by_epochs.setdefault(record["epochs"], {})[record["seed"]] = record
+    rows = ["| epochs | seeds | Recall@20 (%) | MRR@20 (%) |", "|---|---|---|---|"]
+    for epochs, seeds in sorted(by_epochs.items()):
+        cells = []
+        for metric in ("recall", "mrr"):
+            values = 100 * np.array([seeds[seed][metric] for seed in sorted(seeds)])
+            sd = f" ± {values.std(ddof=1):.2f}" if len(values) > 1 else ""
+            cells.append(f"{values.mean():.2f}{sd}")
+        rows.append(f"| {epochs} | {','.join(map(str, sorted(seeds)))} | {' | '.join(cells)} |")
+    return "\n".join(rows)
+
+
+def summary(log, seed):
+    with open(log) as lines:
+        records = [json.loads(line) for line in lines if line.strip()]
+    return (
+        f"Validation Recall@20 / MRR@20 (%) of the longest fit (epochs) of each setting:\n\n"
+        f"{surface_table(records, seed)}\n\nThe default setting (beta=0, K=16) over seeds:\n\n"
+        f"{spread_table(records)}"
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="yoochoose1_64", help="name in ../shared/data or a path")
@@ -93,12 +123,15 @@ def main():
     parser.add_argument("--max-resources", type=int, default=20, help="epochs at most")
     parser.add_argument("--factor", type=int, default=3)
     parser.add_argument("--log", help="append every score of the search to this JSON-lines file")
+    parser.add_argument(
+        "--spread-seeds", type=int, nargs="+",
+        help="no search: fit the default setting with these seeds for each round's epochs",
+    )
     parser.add_argument("--summarize", metavar="LOG", help="only print the surface of a --log")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     if args.summarize:
-        with open(args.summarize) as log:
-            print(surface_table([json.loads(line) for line in log if line.strip()]))
+        print(summary(args.summarize, args.seed))
         return
 
     path = Path(args.data)
@@ -114,12 +147,27 @@ def main():
     print(f"{path.name}: {len(fold_train)} training and {len(fold_validation)} validation "
           f"prefixes ({n_validation} sessions)", flush=True)
 
+    # The validation sessions click items that the fold's training never saw: skipped.
+    model = VASERRecommender(random_state=args.seed, device=args.device, handle_unknown="ignore")
+    scorer = LoggedScorer(args.log, started)
+    if args.spread_seeds:
+        rounds = [args.min_resources]
+        while rounds[-1] * args.factor <= args.max_resources:
+            rounds.append(rounds[-1] * args.factor)
+        for seed in args.spread_seeds:
+            for epochs in rounds:
+                model.set_params(random_state=seed, max_iter=epochs)
+                model.fit(X[fold_train], y[fold_train])
+                scorer(model, X[fold_validation], y[fold_validation])
+        if args.log:
+            print(summary(args.log, args.seed))
+        return
+
     search = HalvingGridSearchCV(
-        # The validation sessions click items that the fold's training never saw: skipped.
-        VASERRecommender(random_state=args.seed, device=args.device, handle_unknown="ignore"),
+        model,
         GRID, resource="max_iter", min_resources=args.min_resources,
         max_resources=args.max_resources, factor=args.factor,
-        scoring=LoggedScorer(args.log, started), cv=splitter,
+        scoring=scorer, cv=splitter,
         refit=False, return_train_score=False, error_score="raise",
     )
     search.fit(X, y, groups=groups)
@@ -142,8 +190,7 @@ def main():
               f"fit {result['fit_seconds']:.0f} s | {load()}", flush=True)
     print(f"\nall done in {(time.perf_counter() - started) / 60:.1f} min")
     if args.log:
-        with open(args.log) as log:
-            print(surface_table([json.loads(line) for line in log if line.strip()]))
+        print(summary(args.log, args.seed))
 
 
 if __name__ == "__main__":

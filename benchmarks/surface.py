@@ -1,7 +1,7 @@
 """VASER's β × K surface, searched as a user would: successive halving over SessionSplitter.
 
     python benchmarks/surface.py --log surface.jsonl     # YOOCHOOSE 1/64, the paper's grid
-    python benchmarks/surface.py --spread-seeds 1 2 --log surface.jsonl   # seeds' spread
+    python benchmarks/surface.py --spread-seeds 0 1 2 --log surface.jsonl   # seeds' spread
     python benchmarks/surface.py --summarize surface.jsonl
 
 The paper's grid (β in 0, 0.1, 0.2, 0.5, 1; K in 0, 1, 2, 4, 8, 16, 32: 35 settings) is searched
@@ -17,7 +17,8 @@ MRR@20, seconds since the start), so an interrupted search keeps its finished ro
 ``--summarize`` draws the surface as a table. All fits use ``random_state`` ``--seed``: the
 search compares single fits. ``--spread-seeds`` measures what a difference must exceed to be
 real: it fits the default setting with each of those seeds for each round's epochs on the same
-fold (no search), and ``--summarize`` gives its mean +- standard deviation per round.
+fold (no search; fits already in ``--log`` are not repeated), and ``--summarize`` gives its
+mean +- standard deviation per round.
 """
 
 import argparse
@@ -154,8 +155,13 @@ def main():
         rounds = [args.min_resources]
         while rounds[-1] * args.factor <= args.max_resources:
             rounds.append(rounds[-1] * args.factor)
+        done = set()
+        if args.log and Path(args.log).exists():
+            with open(args.log) as log:
+                done = {(r["seed"], r["epochs"]) for r in map(json.loads, log)
+                        if all(r[name] == model.get_params()[name] for name in GRID)}
         for seed in args.spread_seeds:
-            for epochs in rounds:
+            for epochs in (epochs for epochs in rounds if (seed, epochs) not in done):
                 model.set_params(random_state=seed, max_iter=epochs)
                 model.fit(X[fold_train], y[fold_train])
                 scorer(model, X[fold_validation], y[fold_validation])

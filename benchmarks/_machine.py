@@ -1,6 +1,7 @@
 """What every benchmark prints about the machine: the CPU, its flags that matter, the threads
 and the load (on a shared machine, wall times move with the load)."""
 
+import json
 import os
 import platform
 
@@ -39,3 +40,15 @@ def describe():
         f"{cpu()}; {os.cpu_count()} cores; torch {torch.__version__} with "
         f"{torch.get_num_threads()} threads; numpy {np.__version__}; {load()}"
     )
+
+
+def append_record(path, record):
+    """Append ``record`` (a dict) to the JSON-lines file ``path``."""
+    with open(path, "a") as log:
+        log.write(json.dumps(record) + "\n")
+
+
+def read_records(path):
+    """The dicts of the JSON-lines file ``path``, in order."""
+    with open(path) as log:
+        return [json.loads(line) for line in log if line.strip()]

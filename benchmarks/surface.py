@@ -22,12 +22,11 @@ mean +- standard deviation per round.
 """
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
-from _machine import describe, load
+from _machine import append_record, describe, load, read_records
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import HalvingGridSearchCV
 
@@ -57,8 +56,7 @@ class LoggedScorer:
               f"{100 * record['recall']:.2f} / {100 * record['mrr']:.2f} | "
               f"{record['seconds']:.0f} s | {record['load']}", flush=True)
         if self.log:
-            with open(self.log, "a") as log:
-                log.write(json.dumps(record) + "\n")
+            append_record(self.log, record)
         return record["recall"]
 
 
@@ -107,8 +105,8 @@ def spread_table(records):
 
 
 def summary(log, seed):
-    with open(log) as lines:
-        records = [json.loads(line) for line in lines if line.strip()]
+    """Both tables of the JSON-lines file ``log``, the surface of the fits with ``seed``."""
+    records = read_records(log)
     return (
         f"Validation Recall@20 / MRR@20 (%) of the longest fit (epochs) of each setting:\n\n"
         f"{surface_table(records, seed)}\n\nThe default setting (beta=0, K=16) over seeds:\n\n"
@@ -155,11 +153,10 @@ def main():
         rounds = [args.min_resources]
         while rounds[-1] * args.factor <= args.max_resources:
             rounds.append(rounds[-1] * args.factor)
-        done = set()
-        if args.log and Path(args.log).exists():
-            with open(args.log) as log:
-                done = {(r["seed"], r["epochs"]) for r in map(json.loads, log)
-                        if all(r[name] == model.get_params()[name] for name in GRID)}
+        done = {
+            (r["seed"], r["epochs"]) for r in read_records(args.log)
+            if all(r[name] == model.get_params()[name] for name in GRID)
+        } if args.log and Path(args.log).exists() else set()
         for seed in args.spread_seeds:
             for epochs in (epochs for epochs in rounds if (seed, epochs) not in done):
                 model.set_params(random_state=seed, max_iter=epochs)

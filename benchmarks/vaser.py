@@ -20,12 +20,11 @@ choices (``--variants``) are made.
 """
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
-from _machine import describe, load
+from _machine import append_record, describe, load, read_records
 from itemknn import _validation_split  # benchmarks/ is the script's folder
 
 from skvaser import NARMRecommender, VASERRecommender
@@ -140,8 +139,7 @@ def main():
         path = DATA / f"{args.data}.csv.gz"
     published = {} if args.validation else PUBLISHED.get(path.name.split(".")[0], {})
     if args.summarize:
-        with open(args.summarize) as log:
-            print(summarize([json.loads(line) for line in log if line.strip()], published))
+        print(summarize(read_records(args.summarize), published))
         return
 
     table = VARIANTS if args.variants else MODELS
@@ -176,8 +174,7 @@ def main():
                   f"fit {run['fit_seconds']:.0f} s | predict {run['predict_seconds']:.1f} s | "
                   f"{run['epochs']} epochs | {run['load']}", flush=True)
             if args.log:
-                with open(args.log, "a") as log:
-                    log.write(json.dumps(run) + "\n")
+                append_record(args.log, run)
     scored = "validation (most recent 10 % of train)" if args.validation else "test"
     print(f"\n{path.name}, {scored} prefixes, device {result['model'].device_}")
     print(summarize(runs, published))

@@ -2,6 +2,8 @@
 
     python benchmarks/surface.py --log surface.jsonl     # YOOCHOOSE 1/64, the paper's grid
     python benchmarks/surface.py --spread-seeds 0 1 2 --log surface.jsonl   # seeds' spread
+    python benchmarks/surface.py --spread-seeds 1 2 --spread-setting 0 32 --spread-epochs 18 \
+        --log surface.jsonl                                # a finalist's spread
     python benchmarks/surface.py --summarize surface.jsonl
 
 The paper's grid (β in 0, 0.1, 0.2, 0.5, 1; K in 0, 1, 2, 4, 8, 16, 32: 35 settings) is searched
@@ -16,9 +18,10 @@ Every score of the search is appended to ``--log`` as it is computed (setting, e
 MRR@20, seconds since the start), so an interrupted search keeps its finished rounds and
 ``--summarize`` draws the surface as a table. All fits use ``random_state`` ``--seed``: the
 search compares single fits. ``--spread-seeds`` measures what a difference must exceed to be
-real: it fits the default setting with each of those seeds for each round's epochs on the same
-fold (no search; fits already in ``--log`` are not repeated), and ``--summarize`` gives its
-mean +- standard deviation per round.
+real: it fits the default setting (or ``--spread-setting``) with each of those seeds for each
+round's epochs (or ``--spread-epochs``) on the same fold (no search; fits already in ``--log``
+are not repeated), and ``--summarize`` gives the mean +- standard deviation of every setting
+fitted with several seeds, per epochs.
 """
 
 import argparse
@@ -87,20 +90,23 @@ def surface_table(records, seed):
 
 
 def spread_table(records):
-    """Markdown: the default setting's Recall@20 / MRR@20 (%) per epochs, mean +- sd over seeds."""
-    default = VASERRecommender().get_params()
-    by_epochs = {}
+    """Markdown: Recall@20 / MRR@20 (%), mean +- sd over seeds, of each setting and epochs
+    fitted with more than one seed."""
+    by_fit = {}
     for record in records:
-        if all(record[name] == default[name] for name in GRID):
-            by_epochs.setdefault(record["epochs"], {})[record["seed"]] = record
-    rows = ["| epochs | seeds | Recall@20 (%) | MRR@20 (%) |", "|---|---|---|---|"]
-    for epochs, seeds in sorted(by_epochs.items()):
+        key = (record["beta"], record["n_flows"], record["epochs"])
+        by_fit.setdefault(key, {})[record["seed"]] = record
+    rows = ["| β | K | epochs | seeds | Recall@20 (%) | MRR@20 (%) |", "|---|---|---|---|---|---|"]
+    for (beta, n_flows, epochs), seeds in sorted(by_fit.items()):
+        if len(seeds) < 2:
+            continue
         cells = []
         for metric in ("recall", "mrr"):
             values = 100 * np.array([seeds[seed][metric] for seed in sorted(seeds)])
             sd = f" ± {values.std(ddof=1):.2f}" if len(values) > 1 else ""
             cells.append(f"{values.mean():.2f}{sd}")
-        rows.append(f"| {epochs} | {','.join(map(str, sorted(seeds)))} | {' | '.join(cells)} |")
+        rows.append(f"| {beta} | {n_flows} | {epochs} | {','.join(map(str, sorted(seeds)))} | "
+                    f"{' | '.join(cells)} |")
     return "\n".join(rows)
 
 
@@ -109,7 +115,7 @@ def summary(log, seed):
     records = read_records(log)
     return (
         f"Validation Recall@20 / MRR@20 (%) of the longest fit (epochs) of each setting:\n\n"
-        f"{surface_table(records, seed)}\n\nThe default setting (beta=0, K=16) over seeds:\n\n"
+        f"{surface_table(records, seed)}\n\nThe settings fitted with several seeds:\n\n"
         f"{spread_table(records)}"
     )
 
@@ -125,6 +131,13 @@ def main():
     parser.add_argument(
         "--spread-seeds", type=int, nargs="+",
         help="no search: fit the default setting with these seeds for each round's epochs",
+    )
+    parser.add_argument(
+        "--spread-setting", type=float, nargs=2, metavar=("BETA", "K"),
+        help="the setting --spread-seeds fits instead of the default",
+    )
+    parser.add_argument(
+        "--spread-epochs", type=int, nargs="+", help="the epochs --spread-seeds fits (all rounds')"
     )
     parser.add_argument("--summarize", metavar="LOG", help="only print the surface of a --log")
     parser.add_argument("--device", default="auto")
@@ -150,9 +163,12 @@ def main():
     model = VASERRecommender(random_state=args.seed, device=args.device, handle_unknown="ignore")
     scorer = LoggedScorer(args.log, started)
     if args.spread_seeds:
+        if args.spread_setting:
+            model.set_params(beta=args.spread_setting[0], n_flows=int(args.spread_setting[1]))
         rounds = [args.min_resources]
         while rounds[-1] * args.factor <= args.max_resources:
             rounds.append(rounds[-1] * args.factor)
+        rounds = args.spread_epochs or rounds
         done = {
             (r["seed"], r["epochs"]) for r in read_records(args.log)
             if all(r[name] == model.get_params()[name] for name in GRID)

@@ -103,8 +103,7 @@ def spread_table(records):
         cells = []
         for metric in ("recall", "mrr"):
             values = 100 * np.array([seeds[seed][metric] for seed in sorted(seeds)])
-            sd = f" ± {values.std(ddof=1):.2f}" if len(values) > 1 else ""
-            cells.append(f"{values.mean():.2f}{sd}")
+            cells.append(f"{values.mean():.2f} ± {values.std(ddof=1):.2f}")
         rows.append(f"| {beta} | {n_flows} | {epochs} | {','.join(map(str, sorted(seeds)))} | "
                     f"{' | '.join(cells)} |")
     return "\n".join(rows)

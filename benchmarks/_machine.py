@@ -34,10 +34,24 @@ def cpu():
     return f"{model}; flags: {present}"
 
 
+#: Environment variables that cap the instruction set of ATen's, oneDNN's and MKL's kernels:
+#: ``ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2`` runs an
+#: AVX-512 CPU's code paths as on an AVX2-only CPU (the clock and caches stay this CPU's).
+ISA_CAPS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
+
+
+def kernels():
+    """The instruction set of torch's CPU kernels, and the caps set in the environment."""
+    caps = ", ".join(f"{name}={os.environ[name]}" for name in ISA_CAPS if name in os.environ)
+    return f"torch kernels {torch.backends.cpu.get_cpu_capability()}" + (
+        f" (capped: {caps})" if caps else ""
+    )
+
+
 def describe():
-    """One line: CPU, flags, cores, torch's threads and versions, the load."""
+    """One line: CPU, flags, kernels, cores, torch's threads and versions, the load."""
     return (
-        f"{cpu()}; {os.cpu_count()} cores; torch {torch.__version__} with "
+        f"{cpu()}; {kernels()}; {os.cpu_count()} cores; torch {torch.__version__} with "
         f"{torch.get_num_threads()} threads; numpy {np.__version__}; {load()}"
     )
 

@@ -11,13 +11,17 @@ Recall@20, MRR@20 and the fit's seconds, to read against the full softmax's figu
 seed (``benchmarks/README.md``).
 
     python benchmarks/sampled_softmax.py [--models narm,vaser] [--epochs 1] [--threads N]
-                                         [--accuracy] [--data PATH]
+                                         [--precisions auto float32] [--accuracy] [--data PATH]
+
+``--precisions auto float32`` fits each model with both products side by side: ``"float32"``
+is what ``"auto"`` gives on a CPU without bfloat16 instructions.
 
 On a machine shared with other jobs, ``--threads 1`` measures the work of a step rather than
 the waits of two threads for each other (``_machine.describe()`` prints the load).
 """
 
 import argparse
+import itertools
 import json
 import subprocess
 import sys
@@ -50,7 +54,7 @@ def peak_gib():
     return float("nan")
 
 
-def one(name, epochs, threads):
+def one(name, epochs, threads, precision):
     """Fit ``name`` on the 10^6-item data in this process; print one JSON line."""
     import torch
 
@@ -61,7 +65,8 @@ def one(name, epochs, threads):
 
     cls = {"narm": NARMRecommender, "vaser": VASERRecommender}[name]
     X, y = million()
-    model = cls(n_negatives=N_NEGATIVES, max_iter=epochs, random_state=0, device="cpu")
+    model = cls(n_negatives=N_NEGATIVES, max_iter=epochs, random_state=0, device="cpu",
+                matmul_precision=precision)
     started = time.perf_counter()
     model.fit(X, y)
     fit_seconds = time.perf_counter() - started
@@ -104,12 +109,14 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=0,
                         help="torch threads of every fit (default: torch's choice)")
+    parser.add_argument("--precisions", nargs="+", default=["auto"],
+                        help="matmul_precision values, each model fitted with every one")
     parser.add_argument("--accuracy", action="store_true")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
-        return one(args.one, args.epochs, args.threads)
+        return one(args.one, args.epochs, args.threads, args.precisions[0])
     if args.threads:
         import torch
 
@@ -117,10 +124,11 @@ def main(argv=None):
     print(describe(), flush=True)
     print(f"10^6 items, {-(-MILLION // (MAX_LEN + 1)):,} rows of {MAX_LEN} clicks, embedding 50, "
           f"hidden 100, n_negatives={N_NEGATIVES}, batch 512", flush=True)
-    for name in filter(None, args.models.split(",")):
+    names = filter(None, args.models.split(","))
+    for name, precision in itertools.product(names, args.precisions):
         result = subprocess.run(
             [sys.executable, __file__, "--one", name, "--epochs", str(args.epochs),
-             "--threads", str(args.threads)],
+             "--threads", str(args.threads), "--precisions", precision],
             check=True, capture_output=True, text=True,
         )
         figures = json.loads(result.stdout.strip().splitlines()[-1])

@@ -6,6 +6,8 @@
     python benchmarks/vaser.py --seeds 0 1 2 \
         --models vaser,no_smoothing,paper,vrm,narm_vaser_schedule \
         --log vaser-seeds.jsonl                      # error bars; --summarize re-reads the log
+    python benchmarks/vaser.py --validation --seeds 0 1 2 --models vaser \
+        --set label_smoothing=0.2 --log candidates.jsonl   # a candidate, named by its --set
 
 Protocol: fit on the ``train`` split, all prefixes of the ``test`` split (window 30), every
 training item ranked. Prints Recall@20 / MRR@20 (%), fit and predict seconds, and epochs.
@@ -20,6 +22,7 @@ choices (``--variants``) are made.
 """
 
 import argparse
+import ast
 import time
 from pathlib import Path
 
@@ -111,6 +114,17 @@ def summarize(runs, published):
     ])
 
 
+def parameter(text):
+    """``"name=value"`` -> ``(name, value)``, the value a Python literal or else a string."""
+    name, separator, value = text.partition("=")
+    if not separator:
+        raise argparse.ArgumentTypeError(f"expected PARAM=VALUE, got {text!r}")
+    try:
+        return name, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return name, value
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="yoochoose1_64", help="name in ../shared/data or a path")
@@ -124,6 +138,10 @@ def main():
         "--models",
         help="comma-separated subset of the rows: "
         f"{', '.join(MODELS)}; with --variants {', '.join(VARIANTS)}",
+    )
+    parser.add_argument(
+        "--set", type=parameter, nargs="+", default=[], metavar="PARAM=VALUE",
+        help="parameters set on every row's estimator; the rows' names record them",
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="random_state values")
     parser.add_argument("--log", help="append each fit's figures to this JSON-lines file")
@@ -154,13 +172,19 @@ def main():
     if args.validation:
         train, test = _validation_split(train)
 
+    overrides = dict(args.set)
+    if args.max_iter:
+        overrides["max_iter"] = args.max_iter
+    suffix = ", ".join(f"{key}={value!r}" for key, value in args.set)
     runs = []
     for seed in args.seeds:
         for name in names:
             label, model = table[name]
-            model.set_params(random_state=seed, device=args.device, verbose=args.verbose)
-            if args.max_iter:
-                model.set_params(max_iter=args.max_iter)
+            model.set_params(
+                random_state=seed, device=args.device, verbose=args.verbose, **overrides
+            )
+            if suffix:
+                name, label = f"{name} [{suffix}]", f"{label} [{suffix}]"
             result = evaluate_recommender(model, train, test, max_len=30)
             run = {
                 "name": name, "label": label, "seed": seed, "data": path.name,

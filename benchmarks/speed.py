@@ -47,6 +47,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _machine import describe, load  # benchmarks/ is the script's folder
 from torch import nn
 
 from skvaser import VASERRecommender, sessions_to_prefixes
@@ -204,10 +205,6 @@ def _release_free_memory():
         pass
 
 
-def load():
-    return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-
-
 def one_run(X_train, y_train, X_test, y_test, device, precision, reference_first):
     """Train and predict with both; returns {phase: (ours Measured, reference Measured)}."""
     ours = VASERRecommender(**SIZES, batch_size=BATCH_SIZE, max_iter=1, early_stopping=False,
@@ -299,6 +296,7 @@ def main():
     device = torch.device(args.device)
     card = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
     huge_pages = os.environ.get("THP_MEM_ALLOC_ENABLE", "0")
+    print(describe(), flush=True)
     print(f"torch {torch.__version__}, {device.type} ({card or platform.machine()}), "
           f"{torch.get_num_threads()} threads, THP_MEM_ALLOC_ENABLE={huge_pages}, "
           f"{len(X_train)} training rows, {len(X_test)} test rows ({load()})", flush=True)

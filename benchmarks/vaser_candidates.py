@@ -24,7 +24,6 @@ import numpy as np
 import torch
 from _machine import describe
 from itemknn import _validation_split  # benchmarks/ is the script's folder
-from torch import nn
 from vaser import DATA
 
 from skvaser import VASERRecommender, mrr_at_k, recall_at_k, sessions_to_prefixes
@@ -33,7 +32,7 @@ from skvaser.models import vaser as vaser_module
 from skvaser.nn.batching import PrefixBatches
 from skvaser.nn.flows import PlanarFlowParameters, planar_flows
 from skvaser.nn.layers import seeded_dropout
-from skvaser.nn.vaser import INITIAL_LOG_VARIANCE, VASERNetwork
+from skvaser.nn.vaser import VASERNetwork, gaussian_heads
 
 SAMPLES = (1, 4, 16)
 
@@ -43,24 +42,8 @@ class ContextPosteriorNetwork(VASERNetwork):
 
     def __init__(self, n_items, embedding_dim, hidden_size, latent_dim, n_flows, *args):
         super().__init__(n_items, embedding_dim, hidden_size, latent_dim, n_flows, *args)
-        self.c_mean = nn.Linear(hidden_size, hidden_size)
-        self.c_log_var = nn.Linear(hidden_size, hidden_size)
-        nn.init.eye_(self.c_mean.weight)
-        nn.init.zeros_(self.c_mean.bias)
-        nn.init.zeros_(self.c_log_var.weight)
-        nn.init.constant_(self.c_log_var.bias, INITIAL_LOG_VARIANCE)
+        self.c_mean, self.c_log_var = gaussian_heads(hidden_size, hidden_size)
         self.c_flows = PlanarFlowParameters(n_flows, hidden_size, hidden_size, True)
-
-    def _posterior(self, source, mean_head, log_var_head, flows, generator):
-        """A sample of ``q(.|source)`` pushed through ``flows``, and its flow term (or None)."""
-        mean = mean_head(source)
-        if not self.training:
-            return planar_flows(mean, *flows(source))[0], None
-        log_var = log_var_head(source)
-        eps = torch.randn(mean.shape, generator=generator, device=mean.device)
-        z0 = mean + torch.exp(0.5 * log_var) * eps
-        z, log_det = planar_flows(z0, *flows(source, self.product_dtype))
-        return z, 0.5 * (z.pow(2) - log_var - eps.pow(2)).sum(dim=1) - log_det
 
     def _latent(self, x, generator):
         h_t, c_l = self.encoder(x, self.embedding_dropout, generator)
@@ -78,31 +61,32 @@ def posterior_samples(model, X, y, seed):
     """Print Recall@20 / MRR@20 of rankings averaged over S posterior samples."""
     network = model.network_.eval()
     weights = network.item_weights()
-    generator = torch.Generator().manual_seed(seed)
-    top = {S: np.empty((len(X), 20), dtype=np.int64) for S in (0, *SAMPLES)}
-    ratios = []
+    generator = torch.Generator(model.device_).manual_seed(seed)
+    top = {S: torch.empty((len(X), 20), dtype=torch.int64, device=model.device_)
+           for S in (0, *SAMPLES)}
+    ratios = torch.empty(len(X), device=model.device_)
     for rows, x, _ in PrefixBatches(model._codes_to_rank(X), None, 1024, model.device_):
         h_t, c_l = network.encoder(x, 0.0, None)
         mean, sigma = network.mean(h_t), torch.exp(0.5 * network.log_var(h_t))
-        ratios.append((sigma.norm(dim=1) / mean.norm(dim=1)).cpu().numpy())
+        ratios[rows] = sigma.norm(dim=1) / mean.norm(dim=1)
         flows = network.flows(h_t)
 
         def probabilities(z0):
             decoded = torch.cat([planar_flows(z0, *flows)[0], c_l], dim=1)
             return torch.softmax(network.bilinear(decoded) @ weights.T, dim=1)
 
-        top[0][rows.cpu().numpy()] = probabilities(mean).topk(20, dim=1).indices.cpu().numpy()
+        top[0][rows] = probabilities(mean).topk(20, dim=1).indices
         total = 0
         for drawn in range(1, max(SAMPLES) + 1):
-            noise = torch.randn(mean.shape, generator=generator).to(mean.device)
+            noise = torch.randn(mean.shape, generator=generator, device=mean.device)
             total = total + probabilities(mean + sigma * noise)
             if drawn in SAMPLES:
-                top[drawn][rows.cpu().numpy()] = total.topk(20, dim=1).indices.cpu().numpy()
-    ratios = np.concatenate(ratios)
+                top[drawn][rows] = total.topk(20, dim=1).indices
+    ratios = ratios.cpu().numpy()
     print(f"||sigma|| / ||mu||: median {np.median(ratios):.3f}, "
           f"90th percentile {np.quantile(ratios, 0.9):.3f}")
     for S, ranked in top.items():
-        ranked = model.items_[ranked]
+        ranked = model.items_[ranked.cpu().numpy()]
         print(f"S = {S}{' (predict: the posterior mean)' if S == 0 else ''}: "
               f"{100 * recall_at_k(y, ranked, k=20):.2f} / {100 * mrr_at_k(y, ranked, k=20):.2f}",
               flush=True)

@@ -8,10 +8,24 @@ from .base import SessionNetwork
 from .flows import PlanarFlowParameters, planar_flows
 from .layers import NARMEncoder, seeded_dropout
 
-__all__ = ["VASERNetwork"]
+__all__ = ["VASERNetwork", "gaussian_heads"]
 
 #: Initial log-variance of q(z0|s): sigma_0 = exp(-4) ~ 0.018, so z0 starts close to its mean.
 INITIAL_LOG_VARIANCE = -8.0
+
+
+def gaussian_heads(source_dim, latent_dim):
+    """The mean and log-variance heads of a Gaussian posterior ``q(z0|source)``.
+
+    The mean head starts as the identity (on the first ``min(latent_dim, source_dim)``
+    coordinates), the log-variance head at ``INITIAL_LOG_VARIANCE`` whatever the source.
+    """
+    mean, log_var = nn.Linear(source_dim, latent_dim), nn.Linear(source_dim, latent_dim)
+    nn.init.eye_(mean.weight)
+    nn.init.zeros_(mean.bias)
+    nn.init.zeros_(log_var.weight)
+    nn.init.constant_(log_var.bias, INITIAL_LOG_VARIANCE)
+    return mean, log_var
 
 
 class VASERNetwork(SessionNetwork):
@@ -37,12 +51,7 @@ class VASERNetwork(SessionNetwork):
         super().__init__()
         self.encoder = NARMEncoder(n_items + 1, embedding_dim, hidden_size, attention)
         source_dim = hidden_size * (2 if latent_source == "session" else 1)
-        self.mean = nn.Linear(source_dim, latent_dim)
-        self.log_var = nn.Linear(source_dim, latent_dim)
-        nn.init.eye_(self.mean.weight)
-        nn.init.zeros_(self.mean.bias)
-        nn.init.zeros_(self.log_var.weight)
-        nn.init.constant_(self.log_var.bias, INITIAL_LOG_VARIANCE)
+        self.mean, self.log_var = gaussian_heads(source_dim, latent_dim)
         self.flows = (
             PlanarFlowParameters(n_flows, latent_dim, source_dim, amortized_flows)
             if n_flows
@@ -57,24 +66,31 @@ class VASERNetwork(SessionNetwork):
         """Returns the decoder input (B, decoder_dim) and the regulariser (B,) or None."""
         h_t, c_l = self.encoder(x, self.embedding_dropout, generator)
         source = torch.cat([h_t, c_l], dim=1) if self.latent_source == "session" else h_t
-        mean = self.mean(source)
-        if self.training:
-            log_var = self.log_var(source)
-            eps = torch.randn(mean.shape, generator=generator, device=mean.device)
-            z = mean + torch.exp(0.5 * log_var) * eps
-        else:
-            z = mean
-        log_det = 0.0
-        if self.flows is not None:
-            product_dtype = self.product_dtype if self.training else None
-            z, log_det = planar_flows(z, *self.flows(source, product_dtype))
+        z, flow_term = self._posterior(source, self.mean, self.log_var, self.flows, generator)
         decoded = torch.cat([z, c_l], dim=1) if self.decoder == "latent_attention" else z
         decoded = seeded_dropout(decoded, self.context_dropout, generator, self.training)
         if not self.training:
             return decoded, None
-        # log q0(z0) - log p(zK) - sum log|det J| (the log(2 pi) terms cancel), per dimension
-        regularization = 0.5 * (z.pow(2) - log_var - eps.pow(2)).sum(dim=1) - log_det
-        return decoded, regularization / z.shape[1]
+        return decoded, flow_term / z.shape[1]
+
+    def _posterior(self, source, mean, log_var, flows, generator):
+        """A draw of the Gaussian ``q(.|source)`` (its mean in eval mode) pushed through
+        ``flows`` (a :class:`PlanarFlowParameters` or None), and the draw's flow term
+        ``log q0(z0) - log p(zK) - sum log|det J|`` (B,), or None in eval mode.
+
+        ``mean``, ``log_var``: the heads of :func:`gaussian_heads`.
+        """
+        mean = mean(source)
+        if not self.training:
+            return (mean if flows is None else planar_flows(mean, *flows(source))[0]), None
+        log_var = log_var(source)
+        eps = torch.randn(mean.shape, generator=generator, device=mean.device)
+        z = mean + torch.exp(0.5 * log_var) * eps
+        log_det = 0.0
+        if flows is not None:
+            z, log_det = planar_flows(z, *flows(source, self.product_dtype))
+        # the log(2 pi) terms cancel
+        return z, 0.5 * (z.pow(2) - log_var - eps.pow(2)).sum(dim=1) - log_det
 
     def query(self, x, generator=None):
         return self.bilinear(self._latent(x, generator)[0])

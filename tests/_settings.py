@@ -48,7 +48,7 @@ TINY_VASER_NETWORK = dict(
 #: ``max_iter``, the generators and ``verbose``): a constant step size, no regulariser.
 TRAINER_SETTINGS = dict(
     learning_rate=1e-2, learning_rate_decay=1.0, beta=0.0, beta_annealing_steps=0,
-    n_iter_no_change=5, tol=0.0,
+    n_iter_no_change=5, tol=0.0, ema_decay=0.0,
 )
 
 

@@ -55,6 +55,14 @@ max_iter : int, default={max_iter}
         ever more confident on the training clicks. With ``n_negatives`` the mean score over
         the items that this needs is estimated from the batch's candidates (weighted by one
         over their expected copies). Not for GRU4Rec's ``loss="bpr_max"``.
+    ema_decay : float in [0, 1), default={ema_decay}
+        The fitted network holds an exponential moving average of the weights over the
+        optimiser steps, not the last step's weights; 0 keeps the last step's. After step ``t``
+        the average moves towards the weights by ``1 - min(ema_decay, (1 + t) / (10 + t))``, so
+        that a fit of few steps forgets the initial weights too. ``early_stopping`` scores and
+        keeps the averaged weights. The item tables of a sampled softmax (``n_negatives``) are
+        not averaged (that would cost the whole catalogue at every step): they hold their
+        trained values.
     device : str or torch.device, default="auto"
         ``"auto"`` trains on CUDA when a GPU is present, else on the CPU; the resolved device is
         ``device_``.

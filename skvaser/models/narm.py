@@ -9,7 +9,8 @@ from .neural import NeuralRecommender
 __all__ = ["NARMRecommender"]
 
 _DEFAULTS = {"max_iter": 10, "learning_rate_init": 0.003, "learning_rate_decay": 0.8,
-             "n_iter_no_change": 2, "label_smoothing": 0.0, "context_dropout": 0.5}
+             "n_iter_no_change": 2, "label_smoothing": 0.0, "ema_decay": 0.0,
+             "context_dropout": 0.5}
 
 
 class NARMRecommender(NeuralRecommender):
@@ -75,6 +76,7 @@ class NARMRecommender(NeuralRecommender):
         n_negatives=0,
         sample_alpha=0.75,
         label_smoothing=_DEFAULTS["label_smoothing"],
+        ema_decay=_DEFAULTS["ema_decay"],
         n_recommendations=20,
         exclude_seen=False,
         handle_unknown="warn",
@@ -101,6 +103,7 @@ class NARMRecommender(NeuralRecommender):
         self.n_negatives = n_negatives
         self.sample_alpha = sample_alpha
         self.label_smoothing = label_smoothing
+        self.ema_decay = ema_decay
         self.n_recommendations = n_recommendations
         self.exclude_seen = exclude_seen
         self.handle_unknown = handle_unknown

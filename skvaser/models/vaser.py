@@ -12,10 +12,11 @@ __all__ = ["VASERRecommender", "PAPER_PARAMS"]
 
 #: The parameters where VASER's defaults depart from the paper's model, at the paper's values:
 #: ``VASERRecommender(**PAPER_PARAMS)`` is the paper's VASER, with ``n_flows=0`` its VRM.
-PAPER_PARAMS = {"beta": 0.2, "label_smoothing": 0.0}
+PAPER_PARAMS = {"beta": 0.2, "label_smoothing": 0.0, "ema_decay": 0.0}
 
 _DEFAULTS = {"max_iter": 20, "learning_rate_init": 0.003, "learning_rate_decay": 0.9,
-             "n_iter_no_change": 2, "label_smoothing": 0.1, "context_dropout": 0.3}
+             "n_iter_no_change": 2, "label_smoothing": 0.1, "ema_decay": 0.0,
+             "context_dropout": 0.3}
 
 
 class VASERRecommender(NeuralRecommender):
@@ -158,6 +159,7 @@ class VASERRecommender(NeuralRecommender):
         n_negatives=0,
         sample_alpha=0.75,
         label_smoothing=_DEFAULTS["label_smoothing"],
+        ema_decay=_DEFAULTS["ema_decay"],
         n_recommendations=20,
         exclude_seen=False,
         handle_unknown="warn",
@@ -191,6 +193,7 @@ class VASERRecommender(NeuralRecommender):
         self.n_negatives = n_negatives
         self.sample_alpha = sample_alpha
         self.label_smoothing = label_smoothing
+        self.ema_decay = ema_decay
         self.n_recommendations = n_recommendations
         self.exclude_seen = exclude_seen
         self.handle_unknown = handle_unknown

@@ -2,17 +2,20 @@
 
 Adam on mini-batches of equal-length prefixes held on the device; the loss is
 ``reconstruction + beta_t * regularization`` with ``beta_t`` rising linearly from 0 to ``beta``;
-early stopping on Recall@20 of a held-out set restores the best weights.
+an exponential moving average of the weights (:class:`_WeightAverage`) is what is validated and
+kept; early stopping on Recall@20 of a held-out set restores the best weights.
 
 :func:`train_network` reads as its steps: one epoch of optimiser steps (:func:`_train_epoch`),
-a check that every loss term stayed finite (:func:`_check_finite`), the epoch's record and its
-validation (:class:`_EarlyStopping`), the weights to fall back on (:class:`_WeightKeeper`) and
+a check that every loss term stayed finite (:func:`_check_finite`), the epoch's record and the
+validation of the averaged weights (:class:`_EarlyStopping`), the weights to fall back on
+(:class:`_WeightKeeper`) and
 the progress report (:class:`_Progress`). An interrupted fit keeps the weights of its finished
 epochs (:func:`_warn_stopped_early`).
 """
 
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -95,6 +98,7 @@ def train_network(
     beta_annealing_steps,
     n_iter_no_change,
     tol,
+    ema_decay,
     generator,
     batch_generator,
     verbose,
@@ -126,6 +130,10 @@ def train_network(
         Epochs without an improvement of more than ``tol`` before stopping.
     tol : float
         Minimal improvement of the validation Recall@20.
+    ema_decay : float
+        Decay of the exponential moving average of the weights over optimiser steps (see
+        :class:`_WeightAverage`); the average is what is validated and what the network ends
+        with. 0: the weights of the last step.
     generator : torch.Generator on the device
         Dropout masks and latent noise.
     batch_generator : torch.Generator on the CPU
@@ -160,7 +168,7 @@ def train_network(
     Notes
     -----
     On ``KeyboardInterrupt`` the epoch in progress is dropped: the network returns to the
-    weights of the best epoch so far (with ``validation``) or of the last finished epoch,
+    (averaged) weights of the best epoch so far (with ``validation``) or of the last finished epoch,
     ``history.interrupted`` is set, a warning says how many epochs finished, and the function
     returns normally. Any other exception during training (a diverged loss, running out of
     memory) restores the same weights, warns, and propagates.
@@ -173,6 +181,7 @@ def train_network(
     history = TrainingHistory() if history is None else history
     optimizer, scheduler = _adam(network, learning_rate, learning_rate_decay)
     keeper = _WeightKeeper(network)
+    average = _WeightAverage(network, ema_decay, start_step)
     stopping = _EarlyStopping(history, n_iter_no_change, tol)
     first_epoch = len(history.loss) + 1
     last_epoch = first_epoch + max_iter - 1
@@ -183,16 +192,17 @@ def train_network(
             started = time.perf_counter()
             batches = progress.batches(train.shuffled(batch_generator), epoch)
             per_step, step, weight = _train_epoch(
-                network, batches, optimizer, generator, step, beta, beta_annealing_steps,
-                train.n_training_batches,
+                network, batches, optimizer, average, generator, step, beta,
+                beta_annealing_steps, train.n_training_batches,
             )
             scheduler.step()
             _check_finite(per_step, epoch)
             trained = time.perf_counter() - started
             means = _record_losses(history, per_step)
-            scores = None if validation is None else evaluate_network(network, validation)
-            if scores is None or stopping.update(scores[0], epoch):
-                keeper.keep()  # the last epoch without validation, else the best
+            with average.swapped_in():
+                scores = None if validation is None else evaluate_network(network, validation)
+                if scores is None or stopping.update(scores[0], epoch):
+                    keeper.keep()  # the last epoch without validation, else the best
             history.seconds.append(time.perf_counter() - started)
             progress.epoch_done(epoch, history, means, weight, scores, trained)
             if validation is not None and stopping.should_stop():
@@ -205,7 +215,7 @@ def train_network(
         network.eval()
         _warn_stopped_early(history, validation, "failed")
         raise
-    if validation is not None or history.interrupted:
+    if validation is not None or history.interrupted or average.active:
         keeper.restore()
     network.eval()
     return history, step
@@ -251,7 +261,7 @@ class _Together:
 
 
 def _train_epoch(
-    network, batches, optimizer, generator, step, beta, beta_annealing_steps, n_batches
+    network, batches, optimizer, average, generator, step, beta, beta_annealing_steps, n_batches
 ):
     """One epoch of optimiser steps on ``batches``.
 
@@ -279,6 +289,7 @@ def _train_epoch(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        average.update()
         step += 1
         values = torch.stack([loss.detach(), *(value.detach() for value in terms.values())])
         if recorded is None:
@@ -317,6 +328,51 @@ class _EarlyStopping:
     def should_stop(self):
         """True after ``n_iter_no_change`` epochs without improvement."""
         return self.stale >= self.n_iter_no_change
+
+
+class _WeightAverage:
+    """An exponential moving average of the network's parameters over optimiser steps.
+
+    After step ``t`` (counted from the network's first fit, ``warm_start`` included) the average
+    moves towards the weights by ``1 - min(decay, (1 + t) / (10 + t))``: early on it follows
+    the weights closely, so that on a small dataset, whose fit takes few steps, the average
+    forgets the initial weights too. The item tables of a sampled softmax
+    (``network.sparse_parameters()``) are left out: averaging them would cost the whole
+    catalogue at every step; the average holds their trained values. ``decay=0`` keeps no
+    average (:attr:`active` is False and every method does nothing).
+    """
+
+    def __init__(self, network, decay, start_step):
+        sparse = {id(p) for p in getattr(network, "sparse_parameters", list)()}
+        self.parameters = [p for p in network.parameters() if id(p) not in sparse]
+        self.decay, self.step = decay, start_step
+        self.active = decay > 0
+        self.average = [p.detach().clone() for p in self.parameters] if self.active else []
+        self.trained = [p.detach().clone() for p in self.parameters] if self.active else []
+
+    @torch.no_grad()
+    def update(self):
+        """Move the average towards the weights of the step just taken."""
+        if not self.active:
+            return
+        self.step += 1
+        rate = 1.0 - min(self.decay, (1 + self.step) / (10 + self.step))
+        torch._foreach_lerp_(self.average, [p.detach() for p in self.parameters], rate)
+
+    @contextmanager
+    def swapped_in(self):
+        """The network holds the average inside the block, its trained weights after it."""
+        if not self.active:
+            yield
+            return
+        with torch.no_grad():
+            torch._foreach_copy_(self.trained, self.parameters)
+            torch._foreach_copy_(self.parameters, self.average)
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                torch._foreach_copy_(self.parameters, self.trained)
 
 
 class _WeightKeeper:

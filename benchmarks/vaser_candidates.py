@@ -2,6 +2,7 @@
 
     python benchmarks/vaser_candidates.py posterior-samples [--seeds 0]
     python benchmarks/vaser_candidates.py context-posterior [--seeds 0]
+    python benchmarks/vaser_candidates.py weight-averages [--seeds 0] [--set PARAM=VALUE ...]
 
 Both fit on the validation split of ``vaser.py --validation`` (the training sessions but the
 most recent 10 %, scored on every prefix of those 10 %; the test split is never read) and print
@@ -16,25 +17,37 @@ beside ``predict``'s ``z0 = mu``; it also prints ``||sigma|| / ||mu||`` over the
 paper's Figure 2 draws it: ``c0 ~ N(m(c_l), s(c_l))`` pushed through ``n_flows`` amortised
 planar flows of ``c_l``, the decoder reading ``[z_K; c_K]`` (the network is swapped in for this
 run only; its heads start as the identity, like ``q(z)``'s).
+
+``weight-averages`` fits VASER (the defaults but ``ema_decay=0``, or those with ``--set``) and,
+after some epochs, scores averages of its weights beside the weights themselves: exponential
+moving averages over the optimiser steps (``EMA_DECAYS``, as ``ema_decay`` keeps them) and the
+plain mean of the weights at the end of each of the last epochs (``SWA_EPOCHS``). The fit
+itself is untouched: the averages are kept beside it and swapped in only to be scored, so its
+"trained weights" rows are those of ``ema_decay=0``.
 """
 
 import argparse
+import time
 
 import numpy as np
 import torch
 from _machine import describe
 from itemknn import _validation_split  # benchmarks/ is the script's folder
-from vaser import DATA
+from vaser import DATA, parameter
 
 from skvaser import VASERRecommender, mrr_at_k, recall_at_k, sessions_to_prefixes
 from skvaser.evaluation import evaluate_recommender, load_train_test
 from skvaser.models import vaser as vaser_module
+from skvaser.nn import trainer
 from skvaser.nn.batching import PrefixBatches
 from skvaser.nn.flows import PlanarFlowParameters, planar_flows
 from skvaser.nn.layers import seeded_dropout
 from skvaser.nn.vaser import VASERNetwork, gaussian_heads
 
 SAMPLES = (1, 4, 16)
+EMA_DECAYS = (0.999, 0.9997)
+SWA_EPOCHS = (5, 10)  # the mean of the weights after each of the last 5 or 10 epochs
+SCORED_EPOCHS = (6, 8, 10, 12, 14, 16, 18, 20)
 
 
 class ContextPosteriorNetwork(VASERNetwork):
@@ -92,10 +105,87 @@ def posterior_samples(model, X, y, seed):
               flush=True)
 
 
+class WeightAverages:
+    """Averages of ``network``'s parameters kept beside its training, scored after some epochs.
+
+    ``after_step`` follows every optimiser step, ``after_epoch`` every epoch (the scheduler's
+    step); ``score(epoch)`` swaps each average into the network, scores it with ``predict``
+    and swaps the trained weights back.
+    """
+
+    def __init__(self, model, network, X, y, max_iter):
+        self.model, self.X, self.y, self.max_iter = model, X, y, max_iter
+        self.parameters = [p for p in network.parameters()]
+        assert not any(b.is_floating_point() for b in network.buffers())
+        self.emas = {decay: trainer._WeightAverage(network, decay, 0) for decay in EMA_DECAYS}
+        self.epoch_ends = []  # the weights after each epoch, only the last max(SWA_EPOCHS) kept
+        self.epoch = 0
+
+    def after_step(self):
+        for ema in self.emas.values():
+            ema.update()
+
+    @torch.no_grad()
+    def after_epoch(self):
+        self.epoch += 1
+        self.epoch_ends.append([p.detach().clone() for p in self.parameters])
+        del self.epoch_ends[: -max(SWA_EPOCHS)]
+        if self.epoch in SCORED_EPOCHS or self.epoch == self.max_iter:
+            self.score()
+
+    @torch.no_grad()
+    def score(self):
+        averages = {"trained weights": None}
+        averages.update({f"EMA {decay}": ema.average for decay, ema in self.emas.items()})
+        for n in SWA_EPOCHS:
+            if len(self.epoch_ends) >= n:
+                ends = self.epoch_ends[-n:]
+                averages[f"mean of last {n} epochs"] = [
+                    torch.stack(tensors).mean(dim=0) for tensors in zip(*ends)
+                ]
+        trained = [p.detach().clone() for p in self.parameters]
+        for name, weights in averages.items():
+            if weights is not None:
+                torch._foreach_copy_(self.parameters, weights)
+            ranked = self.model.predict(self.X)
+            print(f"  epoch {self.epoch:2d}, {name:22s} {100 * recall_at_k(self.y, ranked):.2f} / "
+                  f"{100 * mrr_at_k(self.y, ranked):.2f}", flush=True)
+        torch._foreach_copy_(self.parameters, trained)
+
+
+def fit_with_averages(model, train, X, y):
+    """Fit ``model`` on ``train`` sessions keeping :class:`WeightAverages` scored on ``X``, ``y``;
+    return the fit's seconds (the scoring of the averages included)."""
+    adam = trainer._adam
+
+    def adam_with_averages(network, learning_rate, learning_rate_decay):
+        optimizer, scheduler = adam(network, learning_rate, learning_rate_decay)
+        averages = WeightAverages(model, network, X, y, model.max_iter)
+        optimizer.register_step_post_hook(lambda *_: averages.after_step())
+        epoch = scheduler.step
+        scheduler.step = lambda: (epoch(), averages.after_epoch())
+        return optimizer, scheduler
+
+    X_train, y_train, _ = sessions_to_prefixes(*train, max_len=30)
+    trainer._adam = adam_with_averages
+    started = time.perf_counter()
+    try:
+        model.fit(X_train, y_train)
+    finally:
+        trainer._adam = adam
+    return time.perf_counter() - started
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("candidate", choices=["posterior-samples", "context-posterior"])
+    parser.add_argument(
+        "candidate", choices=["posterior-samples", "context-posterior", "weight-averages"]
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument(
+        "--set", type=parameter, nargs="+", default=[], metavar="PARAM=VALUE",
+        help="parameters of the fitted VASERRecommender (weight-averages only)",
+    )
     parser.add_argument("--data", default=str(DATA / "yoochoose1_64.csv.gz"))
     args = parser.parse_args()
     if args.candidate == "context-posterior":
@@ -105,7 +195,14 @@ def main():
     train, validation = _validation_split(train)
     X, y, _ = sessions_to_prefixes(*validation, max_len=30)
     for seed in args.seeds:
-        result = evaluate_recommender(VASERRecommender(random_state=seed), train, validation)
+        model = VASERRecommender(random_state=seed, **dict(args.set))
+        if args.candidate == "weight-averages":
+            model.set_params(**{"ema_decay": 0.0, **dict(args.set)})
+            print(f"seed {seed}, weight-averages, {dict(args.set)}", flush=True)
+            seconds = fit_with_averages(model, train, X, y)
+            print(f"seed {seed}: fit {seconds:.0f} s with the scoring of the averages")
+            continue
+        result = evaluate_recommender(model, train, validation)
         print(f"seed {seed}, {args.candidate}: fit {result['fit_seconds']:.0f} s, "
               f"{100 * result['recall']:.2f} / {100 * result['mrr']:.2f}", flush=True)
         if args.candidate == "posterior-samples":

@@ -58,6 +58,7 @@ MODELS = {
     "vrm": ("VRM (n_flows=0, as in the paper)", VASERRecommender(n_flows=0, **PAPER)),
     "paper": ("VASER as in the paper (beta=0.2, no smoothing)", VASERRecommender(**PAPER)),
     "no_smoothing": ("VASER, label_smoothing=0", VASERRecommender(label_smoothing=0.0)),
+    "no_ema": ("VASER, ema_decay=0 (the last step's weights)", VASERRecommender(ema_decay=0.0)),
     "vaser_sampled": ("VASER, sampled softmax (n_negatives=2048)",
                       VASERRecommender(n_negatives=2048)),
 }

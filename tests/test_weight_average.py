@@ -14,6 +14,7 @@ import skvaser.nn.trainer as trainer
 from skvaser import NARMRecommender, VASERRecommender, sessions_to_prefixes
 from skvaser.datasets import make_sessions
 from skvaser.models.neural import NeuralRecommender
+from skvaser.models.vaser import PAPER_PARAMS
 from skvaser.nn.trainer import evaluate_network
 
 NEURAL = [cls for cls in all_recommenders() if issubclass(cls, NeuralRecommender)]
@@ -128,3 +129,9 @@ def test_every_neural_model_takes_the_parameter(data):
 def test_a_decay_outside_zero_one_is_refused(data, decay):
     with pytest.raises(ValueError, match="ema_decay"):
         make_fast(VASERRecommender, ema_decay=decay).fit(*data)
+
+
+def test_vaser_averages_by_default_the_others_and_the_paper_do_not():
+    assert VASERRecommender().ema_decay == 0.999
+    assert VASERRecommender(**PAPER_PARAMS).ema_decay == 0.0
+    assert all(cls().ema_decay == 0.0 for cls in NEURAL if cls is not VASERRecommender)

@@ -2,14 +2,14 @@
 
 Adam on mini-batches of equal-length prefixes held on the device; the loss is
 ``reconstruction + beta_t * regularization`` with ``beta_t`` rising linearly from 0 to ``beta``;
-an exponential moving average of the weights (:class:`_WeightAverage`) is what is validated and
-kept; early stopping on Recall@20 of a held-out set restores the best weights.
+with ``ema_decay > 0`` a moving average of the weights (:class:`_WeightAverage`) is what is
+validated and kept; early stopping on Recall@20 of a held-out set restores the best weights.
 
 :func:`train_network` reads as its steps: one epoch of optimiser steps (:func:`_train_epoch`),
-a check that every loss term stayed finite (:func:`_check_finite`), the epoch's record and the
-validation of the averaged weights (:class:`_EarlyStopping`), the weights to fall back on
-(:class:`_WeightKeeper`) and
-the progress report (:class:`_Progress`). An interrupted fit keeps the weights of its finished
+each followed by the moving average's update, a check that every loss term stayed finite
+(:func:`_check_finite`), the epoch's record and the validation of the averaged weights
+(:class:`_EarlyStopping`), the weights to fall back on (:class:`_WeightKeeper`) and the
+progress report (:class:`_Progress`). An interrupted fit keeps the weights of its finished
 epochs (:func:`_warn_stopped_early`).
 """
 

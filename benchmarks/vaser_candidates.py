@@ -109,7 +109,7 @@ class WeightAverages:
     """Averages of ``network``'s parameters kept beside its training, scored after some epochs.
 
     ``after_step`` follows every optimiser step, ``after_epoch`` every epoch (the scheduler's
-    step); ``score(epoch)`` swaps each average into the network, scores it with ``predict``
+    step); ``score()`` swaps each average into the network, scores it with ``predict``
     and swaps the trained weights back.
     """
 

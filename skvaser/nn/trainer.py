@@ -344,20 +344,20 @@ class _WeightAverage:
 
     def __init__(self, network, decay, start_step):
         sparse = {id(p) for p in getattr(network, "sparse_parameters", list)()}
-        self.parameters = [p for p in network.parameters() if id(p) not in sparse]
+        # detached views share the parameters' storage: they see every step, outside autograd
+        self.weights = [p.detach() for p in network.parameters() if id(p) not in sparse]
         self.decay, self.step = decay, start_step
         self.active = decay > 0
-        self.average = [p.detach().clone() for p in self.parameters] if self.active else []
-        self.trained = [p.detach().clone() for p in self.parameters] if self.active else []
+        self.average = [w.clone() for w in self.weights] if self.active else []
+        self.trained = [w.clone() for w in self.weights] if self.active else []
 
-    @torch.no_grad()
     def update(self):
         """Move the average towards the weights of the step just taken."""
         if not self.active:
             return
         self.step += 1
         rate = 1.0 - min(self.decay, (1 + self.step) / (10 + self.step))
-        torch._foreach_lerp_(self.average, [p.detach() for p in self.parameters], rate)
+        torch._foreach_lerp_(self.average, self.weights, rate)
 
     @contextmanager
     def swapped_in(self):
@@ -365,14 +365,12 @@ class _WeightAverage:
         if not self.active:
             yield
             return
-        with torch.no_grad():
-            torch._foreach_copy_(self.trained, self.parameters)
-            torch._foreach_copy_(self.parameters, self.average)
+        torch._foreach_copy_(self.trained, self.weights)
+        torch._foreach_copy_(self.weights, self.average)
         try:
             yield
         finally:
-            with torch.no_grad():
-                torch._foreach_copy_(self.parameters, self.trained)
+            torch._foreach_copy_(self.weights, self.trained)
 
 
 class _WeightKeeper:

@@ -51,8 +51,8 @@ VASER_SCHEDULE = {
 }
 #: The schedule and VASER's two training aids, for NARM trained on VASER's whole recipe.
 VASER_RECIPE = {
-    **VASER_SCHEDULE,
-    **{name: VASERRecommender().get_params()[name] for name in ("label_smoothing", "ema_decay")},
+    name: VASERRecommender().get_params()[name]
+    for name in (*VASER_SCHEDULE, "label_smoothing", "ema_decay")
 }
 
 #: Rows of the table, by the key ``--models`` takes: (label, estimator).

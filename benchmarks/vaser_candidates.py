@@ -4,7 +4,7 @@
     python benchmarks/vaser_candidates.py context-posterior [--seeds 0]
     python benchmarks/vaser_candidates.py weight-averages [--seeds 0] [--set PARAM=VALUE ...]
 
-Both fit on the validation split of ``vaser.py --validation`` (the training sessions but the
+All three fit on the validation split of ``vaser.py --validation`` (the training sessions but the
 most recent 10 %, scored on every prefix of those 10 %; the test split is never read) and print
 Recall@20 / MRR@20 (%), to read against ``VASERRecommender()``'s figures of the same seed
 (``benchmarks/HISTORY.md``, sections 17 and 20).
@@ -115,7 +115,7 @@ class WeightAverages:
 
     def __init__(self, model, network, X, y, max_iter):
         self.model, self.X, self.y, self.max_iter = model, X, y, max_iter
-        self.parameters = [p for p in network.parameters()]
+        self.parameters = list(network.parameters())
         assert not any(b.is_floating_point() for b in network.buffers())
         self.emas = {decay: trainer._WeightAverage(network, decay, 0) for decay in EMA_DECAYS}
         self.epoch_ends = []  # the weights after each epoch, only the last max(SWA_EPOCHS) kept
@@ -135,22 +135,22 @@ class WeightAverages:
 
     @torch.no_grad()
     def score(self):
-        averages = {"trained weights": None}
-        averages.update({f"EMA {decay}": ema.average for decay, ema in self.emas.items()})
+        self._print_scores("trained weights")
+        for decay, ema in self.emas.items():
+            with ema.swapped_in():
+                self._print_scores(f"EMA {decay}")
+        trained = [p.detach().clone() for p in self.parameters]
         for n in SWA_EPOCHS:
             if len(self.epoch_ends) >= n:
-                ends = self.epoch_ends[-n:]
-                averages[f"mean of last {n} epochs"] = [
-                    torch.stack(tensors).mean(dim=0) for tensors in zip(*ends)
-                ]
-        trained = [p.detach().clone() for p in self.parameters]
-        for name, weights in averages.items():
-            if weights is not None:
-                torch._foreach_copy_(self.parameters, weights)
-            ranked = self.model.predict(self.X)
-            print(f"  epoch {self.epoch:2d}, {name:22s} {100 * recall_at_k(self.y, ranked):.2f} / "
-                  f"{100 * mrr_at_k(self.y, ranked):.2f}", flush=True)
+                means = [torch.stack(ends).mean(dim=0) for ends in zip(*self.epoch_ends[-n:])]
+                torch._foreach_copy_(self.parameters, means)
+                self._print_scores(f"mean of last {n} epochs")
         torch._foreach_copy_(self.parameters, trained)
+
+    def _print_scores(self, name):
+        ranked = self.model.predict(self.X)
+        print(f"  epoch {self.epoch:2d}, {name:22s} {100 * recall_at_k(self.y, ranked):.2f} / "
+              f"{100 * mrr_at_k(self.y, ranked):.2f}", flush=True)
 
 
 def fit_with_averages(model, train, X, y):
@@ -161,8 +161,9 @@ def fit_with_averages(model, train, X, y):
     def adam_with_averages(network, learning_rate, learning_rate_decay):
         optimizer, scheduler = adam(network, learning_rate, learning_rate_decay)
         averages = WeightAverages(model, network, X, y, model.max_iter)
-        optimizer.register_step_post_hook(lambda *_: averages.after_step())
-        epoch = scheduler.step
+        # plain or sparse Adam (with a sampled softmax) alike: each step, then each epoch
+        step, epoch = optimizer.step, scheduler.step
+        optimizer.step = lambda: (step(), averages.after_step())
         scheduler.step = lambda: (epoch(), averages.after_epoch())
         return optimizer, scheduler
 
@@ -184,7 +185,7 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument(
         "--set", type=parameter, nargs="+", default=[], metavar="PARAM=VALUE",
-        help="parameters of the fitted VASERRecommender (weight-averages only)",
+        help="parameters of the fitted VASERRecommender",
     )
     parser.add_argument("--data", default=str(DATA / "yoochoose1_64.csv.gz"))
     args = parser.parse_args()
@@ -195,13 +196,13 @@ def main():
     train, validation = _validation_split(train)
     X, y, _ = sessions_to_prefixes(*validation, max_len=30)
     for seed in args.seeds:
-        model = VASERRecommender(random_state=seed, **dict(args.set))
         if args.candidate == "weight-averages":
-            model.set_params(**{"ema_decay": 0.0, **dict(args.set)})
+            model = VASERRecommender(random_state=seed, **{"ema_decay": 0.0, **dict(args.set)})
             print(f"seed {seed}, weight-averages, {dict(args.set)}", flush=True)
             seconds = fit_with_averages(model, train, X, y)
             print(f"seed {seed}: fit {seconds:.0f} s with the scoring of the averages")
             continue
+        model = VASERRecommender(random_state=seed, **dict(args.set))
         result = evaluate_recommender(model, train, validation)
         print(f"seed {seed}, {args.candidate}: fit {result['fit_seconds']:.0f} s, "
               f"{100 * result['recall']:.2f} / {100 * result['mrr']:.2f}", flush=True)

@@ -10,7 +10,9 @@ from hypothesis.extra import numpy as hnp
 
 import skvaser.nn.base as network_base
 import skvaser.nn.softmax as softmax
+from skvaser import NARMRecommender, sessions_to_prefixes
 from skvaser._ranking import top_k_scores
+from skvaser.datasets import make_sessions
 from skvaser.nn.base import SessionNetwork
 from skvaser.nn.layers import linear
 
@@ -185,3 +187,63 @@ def test_linear_in_another_precision():
     for a, b in zip(got, want):  # bfloat16 keeps 8 bits: about 0.4 % per rounded input
         assert a.dtype == torch.float32
         assert (a - b).norm() / b.norm() < 1e-2
+
+
+def test_score_buffer_changes_no_result_and_is_reused():
+    """Loss and gradients through a :class:`ScoreBuffer` equal those through a new matrix; a
+    released buffer lends the same memory again, growing only for a larger request."""
+    generator = torch.Generator().manual_seed(5)
+    query = torch.randn(6, 4, generator=generator, requires_grad=True)
+    weights = torch.randn(9, 4, generator=generator, requires_grad=True)
+    target = torch.randint(9, (6,), generator=generator)
+    expected = softmax.item_cross_entropy(query, weights, target)
+    expected_grads = torch.autograd.grad(expected, (query, weights))
+    buffer = softmax.ScoreBuffer()
+    addresses = []
+    for rows in (6, 4, 6, 6):
+        found = softmax.item_cross_entropy(query[:rows], weights, target[:rows], buffer=buffer)
+        grads = torch.autograd.grad(found, (query, weights))
+        buffer.release()
+        addresses.append(buffer._memory.data_ptr())
+        if rows == 6:
+            torch.testing.assert_close(found, expected, rtol=0, atol=0)
+            for got, want in zip(grads, expected_grads):
+                torch.testing.assert_close(got, want, rtol=0, atol=0)
+    assert len(set(addresses)) == 1
+
+
+def test_a_lent_score_buffer_is_not_overwritten():
+    """A second forward pass before the first one's backward gets memory of its own: the first
+    backward still reads its own scores."""
+    generator = torch.Generator().manual_seed(6)
+    first_query, second_query = torch.randn(2, 5, 3, generator=generator)
+    first_query.requires_grad_()
+    weights = torch.randn(7, 3, generator=generator)
+    target = torch.tensor([0, 1, 2, 3, 6])
+    (expected,) = torch.autograd.grad(
+        softmax.item_cross_entropy(first_query, weights, target), first_query
+    )
+    buffer = softmax.ScoreBuffer()
+    first = softmax.item_cross_entropy(first_query, weights, target, buffer=buffer)
+    softmax.item_cross_entropy(second_query, weights, target.flip(0), buffer=buffer)
+    (found,) = torch.autograd.grad(first, first_query)
+    torch.testing.assert_close(found, expected, rtol=0, atol=0)
+
+
+def test_training_reuses_one_score_buffer(monkeypatch):
+    """Every training step of a fit takes its scores' memory from the trainer's buffer (never
+    fresh memory), which is dropped when the fit ends."""
+    lent = []
+    take = softmax.ScoreBuffer.take
+
+    def spy(self, *args):
+        scores = take(self, *args)
+        lent.append(scores.data_ptr() == self._memory.data_ptr())
+        return scores
+
+    monkeypatch.setattr(softmax.ScoreBuffer, "take", spy)
+    X, y, _ = sessions_to_prefixes(*make_sessions(60, 15, random_state=0), max_len=8)
+    model = NARMRecommender(max_iter=2, batch_size=16, random_state=0).fit(X, y)
+    assert len(lent) == model._steps > 2
+    assert all(lent)
+    assert model.network_.score_buffer is None

@@ -45,6 +45,10 @@ class SessionNetwork(nn.Module):
     sampler = None
     #: Whether the item tables get sparse gradients (:meth:`use_sparse_gradients`).
     sparse_gradients = False
+    #: Memory for the full softmax's scores, reused from step to step
+    #: (:class:`~skvaser.nn.softmax.ScoreBuffer`); set by the trainer for the duration of
+    #: training, None otherwise (a new matrix each call).
+    score_buffer = None
     #: Share of each target's probability mass spread evenly over all items in the softmax's
     #: target distribution (:meth:`reconstruction`); set by the estimator before training.
     label_smoothing = 0.0
@@ -69,7 +73,9 @@ class SessionNetwork(nn.Module):
         target = y - 1
         if self.sampler is None:
             weights = self.item_weights()
-            loss = item_cross_entropy(query, weights, target, self.product_dtype)
+            loss = item_cross_entropy(
+                query, weights, target, self.product_dtype, self.score_buffer
+            )
             if self.label_smoothing:
                 loss = loss + self._smoothing(query, weights[target], weights.mean(dim=0))
             return loss

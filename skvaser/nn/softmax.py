@@ -15,6 +15,11 @@ probabilities in bfloat16, and the loss and the returned gradients are in the in
 precision. The gradients then differ from the float32 ones by the rounding of bfloat16
 mixed-precision training (about 1 % relative norm), and the loss by at most 0.002 nats. The
 speed of each variant is measured in ``benchmarks/README.md``.
+
+The (B, n_items) matrix itself can live in a :class:`ScoreBuffer` that a training loop reuses
+from step to step: on the CPU, glibc maps a block larger than 32 MiB (512 x 17,376 float32
+scores, 512 x 43,097 bfloat16 ones) fresh from the kernel at every allocation, which zeroes it
+page by page, and unmaps it at every free.
 """
 
 import torch
@@ -23,7 +28,7 @@ from torch.autograd.function import once_differentiable
 
 from ._torch_compat import softmax_in_place
 
-__all__ = ["CACHE_CELLS", "item_cross_entropy"]
+__all__ = ["CACHE_CELLS", "ScoreBuffer", "item_cross_entropy"]
 
 #: On the CPU, scores are computed in blocks of about this many (row, item) cells (2**21; 8 MiB
 #: in float32), which stay in the cache from the matrix product that writes them to what reads
@@ -31,7 +36,39 @@ __all__ = ["CACHE_CELLS", "item_cross_entropy"]
 CACHE_CELLS = 2**21
 
 
-def item_cross_entropy(query, weights, target, product_dtype=None):
+class ScoreBuffer:
+    """Memory for the (B, n_items) scores of :func:`item_cross_entropy`, reused step after step.
+
+    :meth:`take` lends it to one forward pass, whose backward pass reads it; the owner calls
+    :meth:`release` once that graph is gone (after ``loss.backward()``). While it is lent,
+    :meth:`take` returns fresh memory instead, so a second forward pass never overwrites the
+    scores of a first. The memory grows to the largest request and is held until the buffer
+    is dropped.
+    """
+
+    def __init__(self):
+        self._memory = None
+        self._lent = False
+
+    def take(self, rows, columns, dtype, device):
+        """An uninitialised (rows, columns) tensor: the buffer's memory unless it is lent."""
+        if self._lent:
+            return torch.empty(rows, columns, dtype=dtype, device=device)
+        cells = rows * columns
+        memory = self._memory
+        if memory is None or memory.numel() < cells or (memory.dtype, memory.device) != (
+            dtype, torch.device(device)
+        ):
+            self._memory = memory = torch.empty(cells, dtype=dtype, device=device)
+        self._lent = True
+        return memory[:cells].view(rows, columns)
+
+    def release(self):
+        """The graph that read the lent scores is gone: the next :meth:`take` may reuse them."""
+        self._lent = False
+
+
+def item_cross_entropy(query, weights, target, product_dtype=None, buffer=None):
     """Mean cross-entropy of ``target`` under ``softmax(query @ weights.T)``.
 
     Parameters
@@ -44,6 +81,9 @@ def item_cross_entropy(query, weights, target, product_dtype=None):
         Precision of the three matrix products (default: that of ``query``), e.g.
         ``torch.bfloat16``. The softmax computes in float32 (or ``query``'s precision, if
         wider); the loss is in ``query``'s precision.
+    buffer : ScoreBuffer, optional
+        Where the (B, n_items) scores are kept for the backward pass on the CPU (default: a
+        new tensor).
 
     Returns
     -------
@@ -55,17 +95,20 @@ def item_cross_entropy(query, weights, target, product_dtype=None):
         logits = query.to(product_dtype) @ weights.to(product_dtype).T
         return F.cross_entropy(logits.to(query.dtype), target)
     rows = max(1, CACHE_CELLS // len(weights))
-    return _BlockedCrossEntropy.apply(query, weights, target, rows, product_dtype)
+    return _BlockedCrossEntropy.apply(query, weights, target, rows, product_dtype, buffer)
 
 
 class _BlockedCrossEntropy(torch.autograd.Function):
     """Softmax cross-entropy computed ``rows`` queries at a time; keeps its logits' gradient."""
 
     @staticmethod
-    def forward(ctx, query, weights, target, rows, product_dtype):
+    def forward(ctx, query, weights, target, rows, product_dtype, buffer):
         product_query, product_weights = query.to(product_dtype), weights.to(product_dtype)
         # softmax(logits) - one_hot(target), (B, n_items), in the products' precision
-        residuals = product_query.new_empty(len(query), len(weights))
+        if buffer is None:
+            residuals = product_query.new_empty(len(query), len(weights))
+        else:
+            residuals = buffer.take(len(query), len(weights), product_dtype, query.device)
         for begin in range(0, len(query), rows):
             block = residuals[begin : begin + rows]
             torch.mm(product_query[begin : begin + rows], product_weights.T, out=block)
@@ -99,4 +142,4 @@ class _BlockedCrossEntropy(torch.autograd.Function):
             # (query^T residuals)^T: the product in this order is faster than residuals^T query
             # in bfloat16
             grad_weights = torch.mm(product_query.T, residuals).T.to(ctx.dtype).mul_(scale)
-        return grad_query, grad_weights, None, None, None
+        return grad_query, grad_weights, None, None, None, None

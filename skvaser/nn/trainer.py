@@ -10,7 +10,9 @@ each followed by the moving average's update, a check that every loss term staye
 (:func:`_check_finite`), the epoch's record and the validation of the averaged weights
 (:class:`_EarlyStopping`), the weights to fall back on (:class:`_WeightKeeper`) and the
 progress report (:class:`_Progress`). An interrupted fit keeps the weights of its finished
-epochs (:func:`_warn_stopped_early`).
+epochs (:func:`_warn_stopped_early`). The full softmax's scores of every step live in one
+:class:`~skvaser.nn.softmax.ScoreBuffer`, lent to the step's forward pass and released after its
+backward pass.
 """
 
 import time
@@ -22,6 +24,7 @@ import numpy as np
 import torch
 
 from .._progress import progress
+from .softmax import ScoreBuffer
 
 __all__ = ["TrainingHistory", "train_network", "evaluate_network"]
 
@@ -187,6 +190,7 @@ def train_network(
     last_epoch = first_epoch + max_iter - 1
     progress = _Progress(verbose, label, train, first_epoch, last_epoch)
     step = start_step
+    network.score_buffer = ScoreBuffer()
     try:
         for epoch in range(first_epoch, last_epoch + 1):
             started = time.perf_counter()
@@ -215,6 +219,8 @@ def train_network(
         network.eval()
         _warn_stopped_early(history, validation, "failed")
         raise
+    finally:
+        network.score_buffer = None  # training state only: never pickled or kept
     if validation is not None or history.interrupted or average.active:
         keeper.restore()
     network.eval()
@@ -287,7 +293,8 @@ def _train_epoch(
         if "regularization" in terms:
             loss = loss + weight * terms["regularization"]
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()  # frees the step's graph, and with it its hold on the softmax's scores
+        network.score_buffer.release()
         optimizer.step()
         average.update()
         step += 1

@@ -3,8 +3,11 @@
     python benchmarks/vaser_candidates.py posterior-samples [--seeds 0]
     python benchmarks/vaser_candidates.py context-posterior [--seeds 0]
     python benchmarks/vaser_candidates.py weight-averages [--seeds 0] [--set PARAM=VALUE ...]
+    python benchmarks/vaser_candidates.py repeat-bonus [--seeds 0]
+    python benchmarks/vaser_candidates.py cosine-scores [--seeds 0]
+    python benchmarks/vaser_candidates.py repeats [--seeds 0]
 
-All three fit on the validation split of ``vaser.py --validation`` (the training sessions but the
+All six fit on the validation split of ``vaser.py --validation`` (the training sessions but the
 most recent 10 %, scored on every prefix of those 10 %; the test split is never read) and print
 Recall@20 / MRR@20 (%), to read against ``VASERRecommender()``'s figures of the same seed
 (``benchmarks/HISTORY.md``, sections 17 and 20).
@@ -24,6 +27,22 @@ moving averages over the optimiser steps (``EMA_DECAYS``, as ``ema_decay`` keeps
 plain mean of the weights at the end of each of the last epochs (``SWA_EPOCHS``). The fit
 itself is untouched: the averages are kept beside it and swapped in only to be scored, so its
 "trained weights" rows are those of ``ema_decay=0``.
+
+``repeat-bonus`` fits VASER whose score of an item already in the prefix gets a learned bonus
+(RepeatNet's re-click mode, made additive): the sum over that item's clicks of
+``age_bonus[clicks ago] + gate(d)``, ``d`` the decoder's input, both starting at 0 so the
+network starts as VASER. It trains with a dense softmax in the products' precision (the
+blocked one takes no bonus), so its epochs are slower. ``predict`` ranks without the bonus
+(the fit's line); the split printed after it ranks with it.
+
+``cosine-scores`` fits VASER whose scores are NISER's ``16 * cos(E_i, B d)`` (Gupta et al.,
+2019): the query and the item vectors normalised to unit length for scoring, in training and in
+``predict``; the encoder still reads the raw item embeddings.
+
+``repeats`` fits the defaults and splits their Recall@20 / MRR@20 between the prefixes whose
+next click is one of their own clicks and the others; then adds a constant bonus (in logits,
+``REPEAT_BONUSES``) to the scores of each prefix's items after training, as a cheap upper look
+at what ``repeat-bonus`` can gain. ``repeat-bonus`` prints the same split.
 """
 
 import argparse
@@ -31,6 +50,7 @@ import time
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from _machine import describe
 from itemknn import _validation_split  # benchmarks/ is the script's folder
 from vaser import DATA, parameter
@@ -48,6 +68,8 @@ SAMPLES = (1, 4, 16)
 EMA_DECAYS = (0.999, 0.9997)
 SWA_EPOCHS = (5, 10)  # the mean of the weights after each of the last 5 or 10 epochs
 SCORED_EPOCHS = (6, 8, 10, 12, 14, 16, 18, 20)
+COSINE_SCALE = 16.0
+REPEAT_BONUSES = (0.0, -1.0, 0.5, 1.0, 2.0)
 
 
 class ContextPosteriorNetwork(VASERNetwork):
@@ -67,6 +89,87 @@ class ContextPosteriorNetwork(VASERNetwork):
         if not self.training:
             return decoded, None
         return decoded, (z_term + c_term) / decoded.shape[1]
+
+
+class RepeatBonusNetwork(VASERNetwork):
+    """VASER whose scores add a learned bonus to the items of the prefix."""
+
+    def __init__(self, n_items, embedding_dim, hidden_size, latent_dim, n_flows, *args):
+        super().__init__(n_items, embedding_dim, hidden_size, latent_dim, n_flows, *args)
+        self.age_bonus = torch.nn.Parameter(torch.zeros(30))  # by clicks ago, newest first
+        self.gate = torch.nn.Linear(self.bilinear.in_features, 1)
+        torch.nn.init.zeros_(self.gate.weight)
+        torch.nn.init.zeros_(self.gate.bias)
+
+    def scores(self, x, decoded):
+        """(B, n_items) scores of prefixes ``x`` (B, L) (codes, 0 = padding) decoded as ``d``."""
+        dtype = self.product_dtype if self.training and self.product_dtype else decoded.dtype
+        query, weights = self.bilinear(decoded), self.item_weights()
+        scores = (query.to(dtype) @ weights.to(dtype).T).to(decoded.dtype)
+        age = torch.arange(x.shape[1] - 1, -1, -1, device=x.device).clamp(max=29)
+        bonus = (self.age_bonus[age][None, :] + self.gate(decoded)) * (x > 0)
+        return scores.scatter_add(1, (x - 1).clamp(min=0), bonus)
+
+    def loss_terms(self, x, y, generator):
+        decoded, regularization = self._latent(x, generator)
+        return {
+            "reconstruction": F.cross_entropy(
+                self.scores(x, decoded), y - 1, label_smoothing=self.label_smoothing
+            ),
+            "regularization": regularization.mean(),
+        }
+
+
+class CosineScoresNetwork(VASERNetwork):
+    """VASER scoring ``COSINE_SCALE * cos(E_i, B d)``."""
+
+    def query(self, x, generator=None):
+        return COSINE_SCALE * F.normalize(super().query(x, generator), dim=1)
+
+    def item_weights(self):
+        return F.normalize(super().item_weights(), dim=1)
+
+    def loss_terms(self, x, y, generator):
+        decoded, regularization = self._latent(x, generator)
+        query = COSINE_SCALE * F.normalize(self.bilinear(decoded), dim=1)
+        return {
+            "reconstruction": self.reconstruction(query, y),
+            "regularization": regularization.mean(),
+        }
+
+
+@torch.no_grad()
+def print_repeat_split(model, X, y, name, scores):
+    """Print Recall@20 / MRR@20 (%) of the rankings by ``scores(network, x)`` (B, n_items) over
+    all prefixes, over those whose target is one of their clicks, and over the others."""
+    network = model.network_.eval()
+    top = torch.empty((len(X), 20), dtype=torch.int64)
+    for rows, x, _ in PrefixBatches(model._codes_to_rank(X), None, 1024, model.device_):
+        top[rows] = scores(network, x).topk(20, dim=1).indices
+    ranked = model.items_[top.numpy()]
+    repeats = (X == y[:, None]).any(axis=1)
+    split = [(ranked, y), (ranked[repeats], y[repeats]), (ranked[~repeats], y[~repeats])]
+    figures = [f"{100 * recall_at_k(t, r):.2f} / {100 * mrr_at_k(t, r):.2f}" for r, t in split]
+    print(f"{name}: {figures[0]}; targets among the clicks ({100 * repeats.mean():.1f} %) "
+          f"{figures[1]}, the others {figures[2]}", flush=True)
+
+
+def with_repeat_bonus(bonus):
+    """``scores`` for :func:`print_repeat_split`: VASER's, plus ``bonus`` for the prefix's items."""
+
+    def scores(network, x):
+        weights = network.item_weights()
+        padded = torch.cat([network.query(x) @ weights.T, weights.new_zeros(len(x), 1)], dim=1)
+        columns = torch.where(x > 0, x - 1, len(weights))  # padding: the extra column
+        padded.scatter_(1, columns, padded.gather(1, columns) + bonus)
+        return padded[:, :-1]
+
+    return scores
+
+
+def learned_repeat_bonus(network, x):
+    """``scores`` for :func:`print_repeat_split` of a :class:`RepeatBonusNetwork`."""
+    return network.scores(x, network._latent(x, None)[0])
 
 
 @torch.no_grad()
@@ -180,7 +283,11 @@ def fit_with_averages(model, train, X, y):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "candidate", choices=["posterior-samples", "context-posterior", "weight-averages"]
+        "candidate",
+        choices=[
+            "posterior-samples", "context-posterior", "weight-averages", "repeat-bonus",
+            "cosine-scores", "repeats",
+        ],
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument(
@@ -191,6 +298,10 @@ def main():
     args = parser.parse_args()
     if args.candidate == "context-posterior":
         vaser_module.VASERNetwork = ContextPosteriorNetwork  # what _build_network builds
+    if args.candidate == "repeat-bonus":
+        vaser_module.VASERNetwork = RepeatBonusNetwork
+    if args.candidate == "cosine-scores":
+        vaser_module.VASERNetwork = CosineScoresNetwork
     print(describe(), flush=True)
     train, _, _ = load_train_test(args.data)
     train, validation = _validation_split(train)
@@ -208,6 +319,16 @@ def main():
               f"{100 * result['recall']:.2f} / {100 * result['mrr']:.2f}", flush=True)
         if args.candidate == "posterior-samples":
             posterior_samples(result["model"], X, y, seed)
+        if args.candidate == "repeat-bonus":
+            network = result["model"].network_
+            print_repeat_split(result["model"], X, y, "with the bonus", learned_repeat_bonus)
+            print(f"age_bonus[:8] {np.round(network.age_bonus[:8].tolist(), 2).tolist()}, "
+                  f"gate norm {network.gate.weight.norm():.2f}, gate bias "
+                  f"{network.gate.bias.item():.2f}")
+        if args.candidate == "repeats":
+            for bonus in REPEAT_BONUSES:
+                print_repeat_split(result["model"], X, y, f"bonus {bonus:+}",
+                                   with_repeat_bonus(bonus))
 
 
 if __name__ == "__main__":

@@ -84,9 +84,17 @@ VARIANTS = {
 }
 
 
-def summarize(runs, published):
-    """Markdown rows from ``runs`` (dicts with ``name``, ``label``, ``seed``, ``recall``, ``mrr``,
-    ``fit_seconds``, ``predict_seconds``, ``epochs``): one row per model, mean +- sd over seeds."""
+def published_figures(run):
+    """The published Recall@20 / MRR@20 of ``run``'s model on its data ("" on validation data)."""
+    if run["validation"]:
+        return ""
+    return PUBLISHED.get(run["data"].split(".")[0], {}).get(run["name"], "")
+
+
+def summarize(runs):
+    """Markdown rows from ``runs`` (dicts with ``name``, ``label``, ``seed``, ``data``,
+    ``validation``, ``recall``, ``mrr``, ``fit_seconds``, ``predict_seconds``, ``epochs``): one
+    row per model, mean +- sd over seeds."""
     by_name = {}
     for run in runs:
         by_name.setdefault(run["name"], {})[run["seed"]] = run
@@ -112,7 +120,7 @@ def summarize(runs, published):
             f"{','.join(str(seed) for seed in sorted(seeds))} | "
             f"{np.median([run['fit_seconds'] for run in done]):.0f} | "
             f"{np.median([run['predict_seconds'] for run in done]):.1f} | "
-            f"{done[0]['epochs']} | {published.get(name, '')} |"
+            f"{done[0]['epochs']} | {published_figures(done[0])} |"
         )
     return "\n".join([
         "| model | Recall@20 / MRR@20 (%) | VASER − model (paired) | seeds | fit s (median) "
@@ -163,9 +171,8 @@ def main():
     path = Path(args.data)
     if not path.exists():
         path = DATA / f"{args.data}.csv.gz"
-    published = {} if args.validation else PUBLISHED.get(path.name.split(".")[0], {})
     if args.summarize:
-        print(summarize(read_records(args.summarize), published))
+        print(summarize(read_records(args.summarize)))
         return
 
     table = VARIANTS if args.variants else MODELS
@@ -209,7 +216,7 @@ def main():
                 append_record(args.log, run)
     scored = "validation (most recent 10 % of train)" if args.validation else "test"
     print(f"\n{path.name}, {scored} prefixes, device {result['model'].device_}")
-    print(summarize(runs, published))
+    print(summarize(runs))
 
 
 if __name__ == "__main__":

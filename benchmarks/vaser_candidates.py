@@ -129,13 +129,8 @@ class CosineScoresNetwork(VASERNetwork):
     def item_weights(self):
         return F.normalize(super().item_weights(), dim=1)
 
-    def loss_terms(self, x, y, generator):
-        decoded, regularization = self._latent(x, generator)
-        query = COSINE_SCALE * F.normalize(self.bilinear(decoded), dim=1)
-        return {
-            "reconstruction": self.reconstruction(query, y),
-            "regularization": regularization.mean(),
-        }
+    def reconstruction(self, query, y):  # training's queries are VASER's: normalise them here
+        return super().reconstruction(COSINE_SCALE * F.normalize(query, dim=1), y)
 
 
 @torch.no_grad()

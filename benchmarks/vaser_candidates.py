@@ -6,8 +6,10 @@
     python benchmarks/vaser_candidates.py repeat-bonus [--seeds 0]
     python benchmarks/vaser_candidates.py cosine-scores [--seeds 0]
     python benchmarks/vaser_candidates.py repeats [--seeds 0]
+    python benchmarks/vaser_candidates.py item-bias [--seeds 0]
+    python benchmarks/vaser_candidates.py positions [--seeds 0]
 
-All six fit on the validation split of ``vaser.py --validation`` (the training sessions but the
+All eight fit on the validation split of ``vaser.py --validation`` (the training sessions but the
 most recent 10 %, scored on every prefix of those 10 %; the test split is never read) and print
 Recall@20 / MRR@20 (%), to read against ``VASERRecommender()``'s figures of the same seed
 (``benchmarks/HISTORY.md``, sections 17 and 20).
@@ -43,6 +45,17 @@ blocked one takes no bonus), so its epochs are slower. ``predict`` ranks without
 next click is one of their own clicks and the others; then adds a constant bonus (in logits,
 ``REPEAT_BONUSES``) to the scores of each prefix's items after training, as a cheap upper look
 at what ``repeat-bonus`` can gain. ``repeat-bonus`` prints the same split.
+
+``item-bias`` fits VASER whose score of item ``i`` adds a learned bias ``b_i`` (starting at 0):
+``E_i^T B d + b_i``, in training and in ``predict``, written as one more coordinate of the
+query (a constant 1) and of the item vectors (``b``), so that the blocked softmax takes it as
+it is. It prints the repeat split, since a bias can only move the items the prefix has not
+clicked.
+
+``positions`` fits VASER whose attention knows how many clicks ago each click was (the
+reversed position embeddings of Wang et al., 2020, GCE-GNN): ``alpha_tj = v^T sigmoid(A1 h_t +
+A2 h_j + p_{L-j})``, ``p`` learned per position from the end (``MAX_LEN`` of them), starting at
+0 so the network starts as VASER.
 """
 
 import argparse
@@ -70,6 +83,7 @@ SWA_EPOCHS = (5, 10)  # the mean of the weights after each of the last 5 or 10 e
 SCORED_EPOCHS = (6, 8, 10, 12, 14, 16, 18, 20)
 COSINE_SCALE = 16.0
 REPEAT_BONUSES = (0.0, -1.0, 0.5, 1.0, 2.0)
+MAX_LEN = 30  # the prefixes' length, as sessions_to_prefixes cuts them
 
 
 class ContextPosteriorNetwork(VASERNetwork):
@@ -133,6 +147,48 @@ class CosineScoresNetwork(VASERNetwork):
         return super().reconstruction(COSINE_SCALE * F.normalize(query, dim=1), y)
 
 
+class ItemBiasNetwork(VASERNetwork):
+    """VASER scoring ``E_i^T B d + b_i``: the query gains a coordinate 1, the items ``b``."""
+
+    def __init__(self, n_items, *args):
+        super().__init__(n_items, *args)
+        self.item_bias = torch.nn.Parameter(torch.zeros(n_items, 1))
+
+    def query(self, x, generator=None):
+        return self._with_one(super().query(x, generator))
+
+    def item_weights(self):
+        return torch.cat([super().item_weights(), self.item_bias], dim=1)
+
+    def reconstruction(self, query, y):  # training's queries are VASER's: extend them here
+        return super().reconstruction(self._with_one(query), y)
+
+    @staticmethod
+    def _with_one(query):
+        return torch.cat([query, query.new_ones(len(query), 1)], dim=1)
+
+
+class RecencyProjection(torch.nn.Module):
+    """NARM's ``A2 h_j`` plus a learned vector per position from the end, ``p_{L-j}``."""
+
+    def __init__(self, a2):
+        super().__init__()
+        self.a2 = a2
+        self.positions = torch.nn.Parameter(torch.zeros(MAX_LEN, a2.out_features))
+
+    def forward(self, states):  # (B, L, H)
+        age = torch.arange(states.shape[1] - 1, -1, -1, device=states.device).clamp(max=MAX_LEN - 1)
+        return self.a2(states) + self.positions[age]
+
+
+class PositionsNetwork(VASERNetwork):
+    """VASER whose attention adds reversed position embeddings to ``A2 h_j``."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.encoder.a2 = RecencyProjection(self.encoder.a2)
+
+
 @torch.no_grad()
 def print_repeat_split(model, X, y, name, scores):
     """Print Recall@20 / MRR@20 (%) of the rankings by ``scores(network, x)`` (B, n_items) over
@@ -160,6 +216,11 @@ def with_repeat_bonus(bonus):
         return padded[:, :-1]
 
     return scores
+
+
+def biased_scores(network, x):
+    """``scores`` for :func:`print_repeat_split` of an :class:`ItemBiasNetwork`."""
+    return network.query(x) @ network.item_weights().T
 
 
 def learned_repeat_bonus(network, x):
@@ -281,7 +342,7 @@ def main():
         "candidate",
         choices=[
             "posterior-samples", "context-posterior", "weight-averages", "repeat-bonus",
-            "cosine-scores", "repeats",
+            "cosine-scores", "repeats", "item-bias", "positions",
         ],
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -297,6 +358,10 @@ def main():
         vaser_module.VASERNetwork = RepeatBonusNetwork
     if args.candidate == "cosine-scores":
         vaser_module.VASERNetwork = CosineScoresNetwork
+    if args.candidate == "item-bias":
+        vaser_module.VASERNetwork = ItemBiasNetwork
+    if args.candidate == "positions":
+        vaser_module.VASERNetwork = PositionsNetwork
     print(describe(), flush=True)
     train, _, _ = load_train_test(args.data)
     train, validation = _validation_split(train)
@@ -320,6 +385,10 @@ def main():
             print(f"age_bonus[:8] {np.round(network.age_bonus[:8].tolist(), 2).tolist()}, "
                   f"gate norm {network.gate.weight.norm():.2f}, gate bias "
                   f"{network.gate.bias.item():.2f}")
+        if args.candidate == "item-bias":
+            print_repeat_split(result["model"], X, y, "split", biased_scores)
+            bias = result["model"].network_.item_bias[:, 0]
+            print(f"item bias: mean {bias.mean():.3f}, std {bias.std():.3f}")
         if args.candidate == "repeats":
             for bonus in REPEAT_BONUSES:
                 print_repeat_split(result["model"], X, y, f"bonus {bonus:+}",

@@ -39,9 +39,10 @@ max_iter : int, default={max_iter}
         stay comparable across items and prediction, which always ranks the whole catalogue,
         is consistent. A copy of a row's target among its negatives is left out of that row's
         softmax. The item tables then get sparse gradients and a lazy Adam
-        (:class:`torch.optim.SparseAdam`: only the rows a step reads, and their moments, are
-        updated), so a step costs the batch, not the catalogue: for catalogues of 10**5 items
-        and more. ``n_negatives`` at least the number of items trains with the full softmax.
+        (:class:`~skvaser.nn.lazy_adam.LazyAdam`, :class:`torch.optim.SparseAdam`'s update: only
+        the rows a step reads, and their moments, are updated), so a step costs the batch, not
+        the catalogue: for catalogues of 10**5 items and more. ``n_negatives`` at least the
+        number of items trains with the full softmax.
         See :mod:`skvaser.nn.sampled_softmax`.
     sample_alpha : float, default=0.75
         Exponent of the popularity (the count of each item as a training target) that the

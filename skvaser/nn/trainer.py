@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from .._progress import progress
+from .lazy_adam import LazyAdam
 from .softmax import ScoreBuffer
 
 __all__ = ["TrainingHistory", "train_network", "evaluate_network"]
@@ -231,9 +232,9 @@ def _adam(network, learning_rate, learning_rate_decay):
     """Adam (fused where the device has the kernel) and its per-epoch exponential decay.
 
     Parameters with sparse gradients (the item tables of a sampled softmax,
-    ``network.sparse_parameters()``) get :class:`torch.optim.SparseAdam` instead, which updates
-    only the rows a step read (and their moments): a step then costs the rows it touched, not
-    the catalogue.
+    ``network.sparse_parameters()``) get :class:`~skvaser.nn.lazy_adam.LazyAdam` instead
+    (:class:`torch.optim.SparseAdam`'s update), which updates only the rows a step read (and
+    their moments): a step then costs the rows it touched, not the catalogue.
     """
     device_type = next(network.parameters()).device.type
     sparse = list(getattr(network, "sparse_parameters", list)())
@@ -244,7 +245,7 @@ def _adam(network, learning_rate, learning_rate_decay):
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=learning_rate_decay)
     if not sparse:
         return optimizer, scheduler
-    sparse_optimizer = torch.optim.SparseAdam(sparse, lr=learning_rate)
+    sparse_optimizer = LazyAdam(sparse, lr=learning_rate)
     sparse_scheduler = torch.optim.lr_scheduler.ExponentialLR(
         sparse_optimizer, gamma=learning_rate_decay
     )

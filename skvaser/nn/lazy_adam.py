@@ -26,6 +26,8 @@ class LazyAdam(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
+        """Update every parameter that has a gradient; ``closure`` re-evaluates the loss (as
+        in :meth:`torch.optim.Optimizer.step`), whose value is returned."""
         loss = None
         if closure is not None:
             with torch.enable_grad():

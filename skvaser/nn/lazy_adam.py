@@ -9,7 +9,7 @@ class LazyAdam(torch.optim.Optimizer):
     """Lazy Adam: each step updates only the rows its sparse gradient names, and their moments.
 
     The update is :class:`torch.optim.SparseAdam`'s, row for row. It is computed on the
-    gradient's rows alone (``index_select``, ``index_copy_``, ``index_add_``) rather than by
+    gradient's rows alone (``index_select``, then ``index_copy_`` back) rather than by
     sparse-tensor arithmetic on the whole table, which reads and writes fewer bytes per step.
 
     Parameters

@@ -189,6 +189,16 @@ class PositionsNetwork(VASERNetwork):
         self.encoder.a2 = RecencyProjection(self.encoder.a2)
 
 
+#: The candidates that swap in a network of their own.
+NETWORKS = {
+    "context-posterior": ContextPosteriorNetwork,
+    "repeat-bonus": RepeatBonusNetwork,
+    "cosine-scores": CosineScoresNetwork,
+    "item-bias": ItemBiasNetwork,
+    "positions": PositionsNetwork,
+}
+
+
 @torch.no_grad()
 def print_repeat_split(model, X, y, name, scores):
     """Print Recall@20 / MRR@20 (%) of the rankings by ``scores(network, x)`` (B, n_items) over
@@ -218,8 +228,8 @@ def with_repeat_bonus(bonus):
     return scores
 
 
-def biased_scores(network, x):
-    """``scores`` for :func:`print_repeat_split` of an :class:`ItemBiasNetwork`."""
+def ranking_scores(network, x):
+    """``scores`` for :func:`print_repeat_split`: the network's own, as ``predict`` ranks."""
     return network.query(x) @ network.item_weights().T
 
 
@@ -352,16 +362,8 @@ def main():
     )
     parser.add_argument("--data", default=str(DATA / "yoochoose1_64.csv.gz"))
     args = parser.parse_args()
-    if args.candidate == "context-posterior":
-        vaser_module.VASERNetwork = ContextPosteriorNetwork  # what _build_network builds
-    if args.candidate == "repeat-bonus":
-        vaser_module.VASERNetwork = RepeatBonusNetwork
-    if args.candidate == "cosine-scores":
-        vaser_module.VASERNetwork = CosineScoresNetwork
-    if args.candidate == "item-bias":
-        vaser_module.VASERNetwork = ItemBiasNetwork
-    if args.candidate == "positions":
-        vaser_module.VASERNetwork = PositionsNetwork
+    # what the estimator's _build_network builds, for this run only
+    vaser_module.VASERNetwork = NETWORKS.get(args.candidate, VASERNetwork)
     print(describe(), flush=True)
     train, _, _ = load_train_test(args.data)
     train, validation = _validation_split(train)
@@ -386,7 +388,7 @@ def main():
                   f"gate norm {network.gate.weight.norm():.2f}, gate bias "
                   f"{network.gate.bias.item():.2f}")
         if args.candidate == "item-bias":
-            print_repeat_split(result["model"], X, y, "split", biased_scores)
+            print_repeat_split(result["model"], X, y, "split", ranking_scores)
             bias = result["model"].network_.item_bias[:, 0]
             print(f"item bias: mean {bias.mean():.3f}, std {bias.std():.3f}")
         if args.candidate == "repeats":

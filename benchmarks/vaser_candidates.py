@@ -86,6 +86,13 @@ REPEAT_BONUSES = (0.0, -1.0, 0.5, 1.0, 2.0)
 MAX_LEN = 30  # the prefixes' length, as sessions_to_prefixes cuts them
 
 
+def clicks_ago(sequences):
+    """How many clicks before the last each of the L steps of ``sequences`` (B, L, ...) is, capped
+    at ``MAX_LEN - 1``: LongTensor (L,), ``L - 1`` down to 0."""
+    length = sequences.shape[1]
+    return torch.arange(length - 1, -1, -1, device=sequences.device).clamp(max=MAX_LEN - 1)
+
+
 class ContextPosteriorNetwork(VASERNetwork):
     """VASER with ``q(c_K | c_l)`` beside ``q(z_K | h_t)``; the decoder reads ``[z_K; c_K]``."""
 
@@ -110,7 +117,7 @@ class RepeatBonusNetwork(VASERNetwork):
 
     def __init__(self, n_items, embedding_dim, hidden_size, latent_dim, n_flows, *args):
         super().__init__(n_items, embedding_dim, hidden_size, latent_dim, n_flows, *args)
-        self.age_bonus = torch.nn.Parameter(torch.zeros(30))  # by clicks ago, newest first
+        self.age_bonus = torch.nn.Parameter(torch.zeros(MAX_LEN))  # by clicks ago, newest first
         self.gate = torch.nn.Linear(self.bilinear.in_features, 1)
         torch.nn.init.zeros_(self.gate.weight)
         torch.nn.init.zeros_(self.gate.bias)
@@ -120,8 +127,7 @@ class RepeatBonusNetwork(VASERNetwork):
         dtype = self.product_dtype if self.training and self.product_dtype else decoded.dtype
         query, weights = self.bilinear(decoded), self.item_weights()
         scores = (query.to(dtype) @ weights.to(dtype).T).to(decoded.dtype)
-        age = torch.arange(x.shape[1] - 1, -1, -1, device=x.device).clamp(max=29)
-        bonus = (self.age_bonus[age][None, :] + self.gate(decoded)) * (x > 0)
+        bonus = (self.age_bonus[clicks_ago(x)][None, :] + self.gate(decoded)) * (x > 0)
         return scores.scatter_add(1, (x - 1).clamp(min=0), bonus)
 
     def loss_terms(self, x, y, generator):
@@ -177,8 +183,7 @@ class RecencyProjection(torch.nn.Module):
         self.positions = torch.nn.Parameter(torch.zeros(MAX_LEN, a2.out_features))
 
     def forward(self, states):  # (B, L, H)
-        age = torch.arange(states.shape[1] - 1, -1, -1, device=states.device).clamp(max=MAX_LEN - 1)
-        return self.a2(states) + self.positions[age]
+        return self.a2(states) + self.positions[clicks_ago(states)]
 
 
 class PositionsNetwork(VASERNetwork):
@@ -219,9 +224,9 @@ def with_repeat_bonus(bonus):
     """``scores`` for :func:`print_repeat_split`: VASER's, plus ``bonus`` for the prefix's items."""
 
     def scores(network, x):
-        weights = network.item_weights()
-        padded = torch.cat([network.query(x) @ weights.T, weights.new_zeros(len(x), 1)], dim=1)
-        columns = torch.where(x > 0, x - 1, len(weights))  # padding: the extra column
+        scores = ranking_scores(network, x)
+        padded = torch.cat([scores, scores.new_zeros(len(x), 1)], dim=1)
+        columns = torch.where(x > 0, x - 1, scores.shape[1])  # padding: the extra column
         padded.scatter_(1, columns, padded.gather(1, columns) + bonus)
         return padded[:, :-1]
 

@@ -8,8 +8,9 @@
     python benchmarks/vaser_candidates.py repeats [--seeds 0]
     python benchmarks/vaser_candidates.py item-bias [--seeds 0]
     python benchmarks/vaser_candidates.py positions [--seeds 0]
+    python benchmarks/vaser_candidates.py weight-decay [--seeds 0] [--weight-decay 0.02]
 
-All eight fit on the validation split of ``vaser.py --validation`` (the training sessions but the
+All nine fit on the validation split of ``vaser.py --validation`` (the training sessions but the
 most recent 10 %, scored on every prefix of those 10 %; the test split is never read) and print
 Recall@20 / MRR@20 (%), to read against ``VASERRecommender()``'s figures of the same seed
 (``benchmarks/HISTORY.md``, sections 17 and 20).
@@ -56,6 +57,10 @@ clicked.
 reversed position embeddings of Wang et al., 2020, GCE-GNN): ``alpha_tj = v^T sigmoid(A1 h_t +
 A2 h_j + p_{L-j})``, ``p`` learned per position from the end (``MAX_LEN`` of them), starting at
 0 so the network starts as VASER.
+
+``weight-decay`` fits the defaults with AdamW's decoupled weight decay (Loshchilov & Hutter,
+2019) on every weight matrix (the item table included; biases and flow vectors excluded): before
+each step, ``W <- (1 - lr * weight_decay) W`` with the step's own step size.
 """
 
 import argparse
@@ -351,15 +356,38 @@ def fit_with_averages(model, train, X, y):
     return time.perf_counter() - started
 
 
+def adam_with_weight_decay(weight_decay):
+    """``trainer._adam`` whose optimiser first shrinks the weight matrices by
+    ``1 - lr * weight_decay`` each step (AdamW's decoupled decay)."""
+    adam = trainer._adam
+
+    def build(network, learning_rate, learning_rate_decay):
+        optimizer, scheduler = adam(network, learning_rate, learning_rate_decay)
+        matrices = [p for p in network.parameters() if p.ndim >= 2]
+        step = optimizer.step
+
+        def decayed_step():
+            with torch.no_grad():
+                torch._foreach_mul_(matrices, 1.0 - scheduler.get_last_lr()[0] * weight_decay)
+            step()
+
+        optimizer.step = decayed_step
+        return optimizer, scheduler
+
+    return build
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "candidate",
         choices=[
             "posterior-samples", "context-posterior", "weight-averages", "repeat-bonus",
-            "cosine-scores", "repeats", "item-bias", "positions",
+            "cosine-scores", "repeats", "item-bias", "positions", "weight-decay",
         ],
     )
+    parser.add_argument("--weight-decay", type=float, default=0.02,
+                        help="AdamW's decoupled decay, for the weight-decay candidate")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument(
         "--set", type=parameter, nargs="+", default=[], metavar="PARAM=VALUE",
@@ -369,6 +397,8 @@ def main():
     args = parser.parse_args()
     # what the estimator's _build_network builds, for this run only
     vaser_module.VASERNetwork = NETWORKS.get(args.candidate, VASERNetwork)
+    if args.candidate == "weight-decay":
+        trainer._adam = adam_with_weight_decay(args.weight_decay)
     print(describe(), flush=True)
     train, _, _ = load_train_test(args.data)
     train, validation = _validation_split(train)
@@ -382,7 +412,10 @@ def main():
             continue
         model = VASERRecommender(random_state=seed, **dict(args.set))
         result = evaluate_recommender(model, train, validation)
-        print(f"seed {seed}, {args.candidate}: fit {result['fit_seconds']:.0f} s, "
+        name = args.candidate + (
+            f" {args.weight_decay}" if args.candidate == "weight-decay" else ""
+        )
+        print(f"seed {seed}, {name}: fit {result['fit_seconds']:.0f} s, "
               f"{100 * result['recall']:.2f} / {100 * result['mrr']:.2f}", flush=True)
         if args.candidate == "posterior-samples":
             posterior_samples(result["model"], X, y, seed)

@@ -1,6 +1,7 @@
 """skvaser: session-based recommendation with a scikit-learn API."""
 
 from .datasets import sessions_to_prefixes
+from .ensemble import VotingRecommender
 from .metrics import SCORERS, make_mrr_scorer, make_recall_scorer, mrr_at_k, recall_at_k
 from .model_selection import SessionSplitter
 from .models import (
@@ -22,6 +23,7 @@ __all__ = [
     "GRU4RecRecommender",
     "STAMPRecommender",
     "ReLaVaRRecommender",
+    "VotingRecommender",
     "SessionSplitter",
     "sessions_to_prefixes",
     "recall_at_k",

@@ -32,6 +32,13 @@ FAST_PARAMS = {
     ),
     "ItemKNNRecommender": dict(n_neighbors=20),
 }
+# a neural member (with VASER's settings above) and a neighbourhood one
+FAST_PARAMS["VotingRecommender"] = dict(
+    estimators=[
+        ("vaser", skvaser.VASERRecommender(**FAST_PARAMS["VASERRecommender"])),
+        ("sknn", skvaser.SessionKNNRecommender(n_neighbors=20)),
+    ],
+)
 
 
 #: Batch size of the estimators in ``test_vaser.py``: more steps per epoch on its few hundred rows.

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 from _settings import all_recommenders, fast_params, make_fast
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
@@ -369,6 +369,14 @@ def check_batch_composition(estimator):
     np.testing.assert_array_equal(doubled, np.vstack([together, together]))
 
 
+def _comparable(params):
+    """``params`` with the estimators among them (a composite's members) by their repr."""
+    return {
+        name: repr(value) if isinstance(value, (BaseEstimator, list)) else value
+        for name, value in params.items()
+    }
+
+
 def check_pickle_and_joblib(estimator, tmp_path):
     """Pickle and joblib round trips predict bit-identically; unfitted models pickle too."""
     X, y = data()
@@ -380,9 +388,9 @@ def check_pickle_and_joblib(estimator, tmp_path):
         np.testing.assert_array_equal(loaded.predict(X), expected)
         np.testing.assert_array_equal(loaded.items_, model.items_)
         assert loaded.score(X, y) == model.score(X, y)
-        assert loaded.get_params() == model.get_params()
+        assert _comparable(loaded.get_params()) == _comparable(model.get_params())
     unfitted = pickle.loads(pickle.dumps(clone(estimator)))
-    assert unfitted.get_params() == estimator.get_params()
+    assert _comparable(unfitted.get_params()) == _comparable(estimator.get_params())
     np.testing.assert_array_equal(unfitted.fit(X, y).predict(X), expected)
 
 
@@ -402,7 +410,7 @@ def check_clone_is_unfitted(estimator):
     """clone of a fitted model: same parameters, no fitted state."""
     model = fitted(estimator)
     copy_ = clone(model)
-    assert copy_.get_params() == model.get_params()
+    assert _comparable(copy_.get_params()) == _comparable(model.get_params())
     with pytest.raises(NotFittedError):
         check_is_fitted(copy_)
     fitted_attributes = [name for name in vars(copy_) if name.endswith("_")]

@@ -6,7 +6,7 @@ line); list any check it fails on purpose, with the reason, in ``EXPECTED_FAILED
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skvaser import NARMRecommender, VASERRecommender
+from skvaser import NARMRecommender, VASERRecommender, VotingRecommender
 from skvaser.base import BaseRecommender
 from skvaser.neighbors import ItemKNNRecommender, SessionKNNRecommender
 
@@ -21,6 +21,12 @@ INIT_PARAMS = {
     NARMRecommender: dict(
         embedding_dim=8, hidden_size=8, max_iter=2, early_stopping=False, batch_size=32,
         random_state=0,
+    ),
+    VotingRecommender: dict(
+        estimators=[
+            ("item", ItemKNNRecommender(n_neighbors=20)),
+            ("sknn", SessionKNNRecommender(n_neighbors=20, sample_size=100)),
+        ],
     ),
 }
 

@@ -1,0 +1,180 @@
+"""VotingRecommender: the votes against their definition, the members' parameters, bad input.
+
+The checks every recommender passes (pickling, string ids, unknown items...) run on it in
+``test_common.py``.
+"""
+
+import functools
+
+import numpy as np
+import pytest
+from _settings import make_fast
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+
+from skvaser import (
+    ItemKNNRecommender,
+    NARMRecommender,
+    SessionKNNRecommender,
+    SessionSplitter,
+    VASERRecommender,
+    VotingRecommender,
+    sessions_to_prefixes,
+)
+from skvaser.datasets import make_sessions
+from skvaser.ensemble import _top_votes
+
+
+@functools.cache
+def _data():
+    X, y, groups = sessions_to_prefixes(*make_sessions(150, 40, random_state=1), max_len=8)
+    return X, y, groups
+
+
+def _members():
+    return [("item", ItemKNNRecommender(n_neighbors=10)), ("session", SessionKNNRecommender())]
+
+
+def _votes_by_definition(model, X, weights, n_candidates, rank_offset):
+    """Each row's items by summed reciprocal-rank vote, from the members' own ``predict``:
+    a list of (item, vote) lists, best first, ties by item id."""
+    rows = [{} for _ in range(len(X))]
+    for (_, member), weight in zip(model.named_estimators_.items(), weights):
+        ranked = clone(member).fit(*_data()[:2]).set_params(n_recommendations=n_candidates)
+        for row, items in zip(rows, ranked.predict(X)):
+            for rank, item in enumerate(items, start=1):
+                if item != -1:
+                    row[item] = row.get(item, 0.0) + weight / (rank_offset + rank)
+    return [sorted(row.items(), key=lambda pair: (-pair[1], pair[0])) for row in rows]
+
+
+@pytest.mark.parametrize(
+    "weights, n_candidates, rank_offset", [([1, 2], 200, 5.0), ([0.7, 0.3], 6, 0.0)]
+)
+def test_votes_are_the_weighted_reciprocal_ranks(weights, n_candidates, rank_offset):
+    X, y, _ = _data()
+    model = VotingRecommender(
+        estimators=_members(), weights=weights, n_candidates=n_candidates, rank_offset=rank_offset,
+        n_recommendations=10,
+    ).fit(X, y)
+    items, scores = model.predict(X[:60], return_scores=True)
+    expected = _votes_by_definition(model, X[:60], weights, max(n_candidates, 10), rank_offset)
+    for row_items, row_scores, row in zip(items, scores, expected):
+        kept = row[:10]
+        np.testing.assert_array_equal(row_items[: len(kept)], [item for item, _ in kept])
+        np.testing.assert_allclose(row_scores[: len(kept)], [vote for _, vote in kept])
+        assert (row_items[len(kept) :] == -1).all()
+
+
+def test_one_member_ranks_as_that_member():
+    X, y, _ = _data()
+    alone = SessionKNNRecommender(n_recommendations=15).fit(X, y)
+    for voting in (
+        VotingRecommender(estimators=[("session", SessionKNNRecommender())], n_recommendations=15),
+        VotingRecommender(estimators=_members(), weights=[0, 1], n_recommendations=15),
+    ):
+        np.testing.assert_array_equal(voting.fit(X, y).predict(X), alone.predict(X))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.integers(-1, 9), min_size=4, max_size=4), min_size=1, max_size=5
+    ).map(np.array),
+    st.integers(1, 6),
+)
+def test_top_votes_sums_each_items_votes(indices, k):
+    """Rows of 4 candidate slots (items 0..9, -1 empty; an item may fill several), as _rank
+    builds them: the result is the k largest sums of each item's votes, ties by item index."""
+    votes = np.where(indices >= 0, 0.25 * (1 + np.arange(4) % 3), 0.0)
+    best, scores = _top_votes(indices, votes, k, 10)
+    for row_indices, row_votes, row_best, row_scores in zip(indices, votes, best, scores):
+        sums = {}
+        for item, vote in zip(row_indices, row_votes):
+            if item >= 0:
+                sums[item] = sums.get(item, 0.0) + vote
+        expected = sorted(sums.items(), key=lambda pair: (-pair[1], pair[0]))[:k]
+        np.testing.assert_array_equal(row_best[: len(expected)], [item for item, _ in expected])
+        np.testing.assert_allclose(row_scores[: len(expected)], [vote for _, vote in expected])
+        assert (row_best[len(expected) :] == -1).all()
+        assert np.isneginf(row_scores[len(expected) :]).all()
+
+
+def test_allowed_items_and_exclude_seen_reach_every_member():
+    X, y, _ = _data()
+    model = VotingRecommender(estimators=_members(), n_recommendations=5).fit(X, y)
+    allowed = model.items_[::3]
+    assert np.isin(model.predict(X, allowed_items=allowed), allowed).all()
+    ranked = model.set_params(exclude_seen=True).predict(X)
+    assert not any(np.isin(row, prefix).any() for row, prefix in zip(ranked, X))
+
+
+def test_members_parameters_are_nested_and_searchable():
+    X, y, groups = _data()
+    model = VotingRecommender(estimators=_members())
+    params = model.get_params()
+    assert params["session__n_neighbors"] == SessionKNNRecommender().n_neighbors
+    model.set_params(session__n_neighbors=7, item=ItemKNNRecommender(n_neighbors=3))
+    assert model.estimators[0][1].n_neighbors == 3
+    assert model.estimators[1][1].n_neighbors == 7
+    search = GridSearchCV(
+        VotingRecommender(estimators=_members(), handle_unknown="ignore"),
+        {"weights": [[1, 1], [1, 3]], "session__n_neighbors": [10, 50]},
+        cv=SessionSplitter(n_splits=2),
+    ).fit(X, y, groups=groups)
+    assert search.best_estimator_.named_estimators_["session"].n_neighbors in (10, 50)
+
+
+def test_default_members_keep_a_nested_change():
+    model = VotingRecommender()
+    assert [name for name, _ in model._estimators] == ["vaser", "sknn"]
+    assert model.get_params()["vaser__beta"] == VASERRecommender().beta
+    model.set_params(vaser__beta=0.3)
+    assert model.get_params()["vaser__beta"] == 0.3
+    assert clone(VotingRecommender()).estimators is None
+
+
+def test_groups_reach_the_members_that_take_them(monkeypatch):
+    X, y, groups = _data()
+    received = []
+    fit = SessionKNNRecommender.fit
+
+    def recording_fit(self, X, y, groups=None):
+        received.append(groups)
+        return fit(self, X, y, groups=groups)
+
+    monkeypatch.setattr(SessionKNNRecommender, "fit", recording_fit)
+    members = [("narm", make_fast(NARMRecommender)), ("session", SessionKNNRecommender())]
+    VotingRecommender(estimators=members).fit(X, y, groups=groups)  # NARM's fit takes no groups
+    np.testing.assert_array_equal(received[0], groups)
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        (dict(estimators=[]), ValueError, "non-empty list of \\(name, recommender\\)"),
+        (dict(estimators=[("a", ItemKNNRecommender()), ("a", ItemKNNRecommender())]),
+         ValueError, "not unique"),
+        (dict(estimators=[("a", GridSearchCV)]), TypeError, "not a skvaser recommender"),
+        (dict(weights=[1, 2, 3]), ValueError, "one weight per estimator"),
+        (dict(weights=[1, -1]), ValueError, "non-negative"),
+        (dict(weights=[0, 0]), ValueError, "at least one positive"),
+    ],
+)
+def test_bad_members_and_weights_are_named(params, error, match):
+    X, y, _ = _data()
+    model = VotingRecommender(**{"estimators": _members(), **params})
+    with pytest.raises(error, match=match):
+        model.fit(X, y)
+    assert not hasattr(model, "estimators_")
+
+
+def test_new_weights_need_no_new_fit():
+    X, y, _ = _data()
+    fitted = VotingRecommender(estimators=_members(), weights=[1, 1]).fit(X, y)
+    refitted = VotingRecommender(estimators=_members(), weights=[1, 4]).fit(X, y)
+    np.testing.assert_array_equal(
+        fitted.set_params(weights=[1, 4]).predict(X), refitted.predict(X)
+    )

@@ -133,6 +133,7 @@ def test_default_members_keep_a_nested_change():
     assert model.get_params()["vaser__beta"] == VASERRecommender().beta
     model.set_params(vaser__beta=0.3)
     assert model.get_params()["vaser__beta"] == 0.3
+    assert model._member_weights(2).tolist() == [3.0, 1.0]
     assert clone(VotingRecommender()).estimators is None
 
 
@@ -178,3 +179,8 @@ def test_new_weights_need_no_new_fit():
     np.testing.assert_array_equal(
         fitted.set_params(weights=[1, 4]).predict(X), refitted.predict(X)
     )
+
+
+def test_default_weights_follow_the_members():
+    assert VotingRecommender()._member_weights(2).tolist() == [3.0, 1.0]
+    assert VotingRecommender(estimators=_members())._member_weights(2).tolist() == [1.0, 1.0]

@@ -13,7 +13,8 @@ parameters. ``--validation`` fits on the training sessions but the most recent 1
 scores every prefix of those 10 % (``vaser.py --validation``'s split; the test split is never
 read): the weights are chosen there. Without it: the published protocol (fit on ``train``,
 every prefix of ``test``, window 30). Recall@20 / MRR@20 in %, mean ± standard deviation over
-the seeds, and the paired difference with VASER alone.
+the seeds, and the paired difference with VASER alone. The fit gets no session ids: V-SKNN
+rebuilds the sessions from the rows, as ``sknn.py`` and ``table2.py`` fit it.
 """
 
 import argparse
@@ -68,7 +69,7 @@ def main():
     train, test, _ = load_train_test(args.data)
     if args.validation:
         train, test = _validation_split(train)
-    X_train, y_train, groups = sessions_to_prefixes(*train, max_len=MAX_LEN)
+    X_train, y_train, _ = sessions_to_prefixes(*train, max_len=MAX_LEN)
     X, y, _ = sessions_to_prefixes(*test, max_len=MAX_LEN)
     scores = {grid_weights: [] for grid_weights in grid}
     for seed in args.seeds:
@@ -80,7 +81,7 @@ def main():
             handle_unknown="ignore",
         )
         started = time.perf_counter()
-        model.fit(X_train, y_train, groups=groups)
+        model.fit(X_train, y_train)  # V-SKNN rebuilds the sessions, as in sknn.py
         fit_seconds = time.perf_counter() - started
         for grid_weights in grid:
             started = time.perf_counter()

@@ -72,6 +72,12 @@ class VotingRecommender(_BaseComposition, BaseRecommender):
 
     Notes
     -----
+    ``allowed_items`` and ``exclude_seen`` act inside each member's ranking: the votes come
+    from the members' ranks among the items left, so a small ``allowed_items`` still gets
+    ``n_recommendations`` items, and a filtered ranking is not the unfiltered one with items
+    struck out. :func:`skvaser.persistence.dump` does not save a VotingRecommender (its
+    parameters hold estimators); joblib and pickle do.
+
     The scores that ``predict(..., return_scores=True)`` returns are the votes (at most
     ``sum(weights) / (rank_offset + 1)``). Rows without a known click get the training data's
     most clicked items, as every recommender does.
@@ -219,8 +225,18 @@ class VotingRecommender(_BaseComposition, BaseRecommender):
         ids = np.empty(self.n_items_ + 1, dtype=self.items_.dtype)
         ids[0], ids[1:] = self.padding_value, self.items_
         X_members, y_members = ids[codes], ids[targets]
-        groups = None if groups is None else np.asarray(groups)[kept]
-        self.estimators_ = []
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.shape != (len(rows),):
+                raise ValueError(
+                    f"groups must be 1-D with one session per row of X ({len(rows)}); got "
+                    f"shape {groups.shape}."
+                )
+            groups = groups[kept]
+        # a member that fails leaves this model unfitted, not holding the members of an
+        # earlier fit beside this fit's items
+        self.__dict__.pop("estimators_", None)
+        members = []
         for recommender in recommenders:
             member = clone(recommender).set_params(padding_value=self.padding_value)
             takes_groups = "groups" in inspect.signature(member.fit).parameters
@@ -228,8 +244,9 @@ class VotingRecommender(_BaseComposition, BaseRecommender):
                 member.fit(X_members, y_members, groups=groups)
             else:
                 member.fit(X_members, y_members)
-            self.estimators_.append(member)
-        self.named_estimators_ = dict(zip(names, self.estimators_))
+            members.append(member)
+        self.estimators_ = members
+        self.named_estimators_ = dict(zip(names, members))
         return self
 
     def _rank(self, codes, k, *, allowed, exclude_seen):

@@ -12,6 +12,7 @@ from _settings import make_fast
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 
 from skvaser import (
@@ -184,3 +185,24 @@ def test_new_weights_need_no_new_fit():
 def test_default_weights_follow_the_members():
     assert VotingRecommender()._member_weights(2).tolist() == [3.0, 1.0]
     assert VotingRecommender(estimators=_members())._member_weights(2).tolist() == [1.0, 1.0]
+
+
+def test_a_failed_refit_leaves_the_model_unfitted():
+    X, y, groups = _data()
+    model = VotingRecommender(estimators=_members()).fit(X, y)
+    with pytest.raises(ValueError, match="one session per row of X"):
+        model.fit(X, y, groups=groups[:-1])
+    model.set_params(estimators=[*_members(), ("bad", ItemKNNRecommender(n_neighbors=0))])
+    model.set_params(weights=None)
+    with pytest.raises(ValueError, match="n_neighbors"):
+        model.fit(X, y)
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+
+
+def test_persistence_dump_names_joblib_instead(tmp_path):
+    from skvaser.persistence import dump
+
+    model = VotingRecommender(estimators=_members()).fit(*_data()[:2])
+    with pytest.raises(TypeError, match="save the model with joblib or pickle"):
+        dump(model, tmp_path / "model.npz")

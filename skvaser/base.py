@@ -200,6 +200,19 @@ class BaseRecommender(BaseEstimator):
         self._popularity_order = np.argsort(-next_clicks, kind="stable")
         return codes, targets
 
+    def _training_groups(self, X, groups):
+        """``groups`` (one session per row of ``X``) without the rows :meth:`_prepare_fit`
+        drops (all padding), or None; call after ``_prepare_fit``."""
+        if groups is None:
+            return None
+        groups = np.asarray(groups)
+        if groups.ndim != 1 or len(groups) != len(X):
+            raise ValueError(
+                f"groups must be 1-D with one session per row of X ({len(X)}); "
+                f"got shape {groups.shape}."
+            )
+        return groups[~is_padding(np.asarray(X), self.padding_value).all(axis=1)]
+
     def _encode(self, ids):
         """Item ids (any shape) -> codes: ``items_[i]`` -> i + 1; padding and unknown -> 0."""
         if getattr(self, "_item_index", None) is None:  # after unpickling

@@ -8,7 +8,6 @@ from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from ._sklearn import Interval, _BaseComposition
-from ._validation import is_padding
 from .base import RANKING_PARAMETERS, BaseRecommender
 from .models import VASERRecommender
 from .neighbors import SessionKNNRecommender
@@ -218,24 +217,15 @@ class VotingRecommender(_BaseComposition, BaseRecommender):
         """
         names, recommenders = self._check_members()
         self._member_weights(len(recommenders))
-        rows = self._check_X(X, reset=True)
-        kept = ~is_padding(rows, self.padding_value).all(axis=1)
+        # a failure below leaves this model unfitted, not holding the members of an earlier
+        # fit beside this fit's items
+        self.__dict__.pop("estimators_", None)
         codes, targets = self._prepare_fit(X, y)  # warns once about empty rows
+        groups = self._training_groups(X, groups)
         # the members see the checked rows (item ids) without the empty ones
         ids = np.empty(self.n_items_ + 1, dtype=self.items_.dtype)
         ids[0], ids[1:] = self.padding_value, self.items_
         X_members, y_members = ids[codes], ids[targets]
-        if groups is not None:
-            groups = np.asarray(groups)
-            if groups.shape != (len(rows),):
-                raise ValueError(
-                    f"groups must be 1-D with one session per row of X ({len(rows)}); got "
-                    f"shape {groups.shape}."
-                )
-            groups = groups[kept]
-        # a member that fails leaves this model unfitted, not holding the members of an
-        # earlier fit beside this fit's items
-        self.__dict__.pop("estimators_", None)
         members = []
         for recommender in recommenders:
             member = clone(recommender).set_params(padding_value=self.padding_value)

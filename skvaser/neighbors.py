@@ -630,16 +630,8 @@ def _training_sessions(model, X, y, groups):
     time order. Without ``groups`` the sessions are rebuilt from the rows (see
     :func:`_session_ends`).
     """
-    if groups is not None:
-        groups = np.asarray(groups)
-        if groups.ndim != 1 or len(groups) != len(X):
-            raise ValueError(
-                f"groups must be 1-D with one session per row of X ({len(X)}); "
-                f"got shape {groups.shape}."
-            )
     codes, targets = model._prepare_fit(X, y)
-    if groups is not None:
-        groups = groups[~(np.asarray(X) == model.padding_value).all(axis=1)]
+    groups = model._training_groups(X, groups)
     clicks = np.hstack([codes, targets[:, None]])
     if groups is None:
         last_row = np.flatnonzero(_session_ends(codes, targets))

@@ -1,23 +1,30 @@
 """VASER and V-SKNN voting together (``VotingRecommender``) on the papers' data.
 
-    python benchmarks/voting.py --validation --seeds 0 1 2      # choose the weights
+    python benchmarks/voting.py --validation --seeds 0 1 2      # choose V-SKNN's share
     python benchmarks/voting.py --seeds 0 1 2                   # the test split
+    python benchmarks/voting.py --vasers 3                      # votes of 1, 2 and 3 VASERs
     python benchmarks/voting.py --data ../shared/data/diginetica.csv.gz --seeds 0
 
-Per seed, one ``VotingRecommender`` of ``VASERRecommender(random_state=seed)`` and
-``SessionKNNRecommender()`` (both with their defaults) is fitted, then scored with each of
-``--weights`` (VASER's, V-SKNN's; the weights are read when ranking, so one fit serves them
-all). ``1,0`` ranks exactly as VASER alone, ``0,1`` as V-SKNN alone; the first of
-``--weights`` is the reference of the paired differences. ``--set`` changes VASER's
-parameters. ``--validation`` fits on the training sessions but the most recent 10 % and
-scores every prefix of those 10 % (``vaser.py --validation``'s split; the test split is never
-read): the weights are chosen there. Without it: the published protocol (fit on ``train``,
-every prefix of ``test``, window 30). Recall@20 / MRR@20 in %, mean ± standard deviation over
-the seeds, and the paired difference with VASER alone. The fit gets no session ids: V-SKNN
-rebuilds the sessions from the rows, as ``sknn.py`` and ``table2.py`` fit it.
+Per seed, one ``VotingRecommender`` of ``--vasers`` VASERs (``VASERRecommender(random_state=
+seed * vasers + j)``) and ``SessionKNNRecommender()`` (all with their defaults) is fitted, then
+scored with several weights (read when ranking, so one fit serves them all): for every
+non-empty subset of the VASERs and every V-SKNN share ``f`` in ``--shares``, the subset's
+VASERs share ``1 - f`` of the weight equally and V-SKNN gets ``f``. ``f = 0`` ranks as the
+subset's VASERs alone (one VASER: exactly as ``VASERRecommender``), and V-SKNN alone is scored
+too. ``--set`` changes the VASERs' parameters. ``--validation`` fits on the training sessions
+but the most recent 10 % and scores every prefix of those 10 % (``vaser.py --validation``'s
+split; the test split is never read): the shares are chosen there. Without it: the published
+protocol (fit on ``train``, every prefix of ``test``, window 30).
+
+The table gives Recall@20 / MRR@20 in %, mean ± standard deviation over the seeds and the
+subsets of equal size (subsets of one fit share VASERs, so their spread understates a spread
+over independent fits), and the paired difference with the subset's VASERs scored alone
+(their mean). The fit gets no session ids: V-SKNN rebuilds the sessions from the rows, as
+``sknn.py`` and ``table2.py`` fit it.
 """
 
 import argparse
+import itertools
 import time
 
 import numpy as np
@@ -36,14 +43,10 @@ from skvaser import (
 from skvaser.evaluation import load_train_test
 
 MAX_LEN = 30
-#: VASER's weight and V-SKNN's; the first scores VASER alone, the reference of the differences.
-VALIDATION_WEIGHTS = ["1,0", "0,1", "0.8,0.2", "0.75,0.25", "0.7,0.3", "0.6,0.4", "0.5,0.5"]
-#: The weights chosen on validation data (``--validation --seeds 0 1 2``), and the members alone.
-TEST_WEIGHTS = ["1,0", "0,1", "0.75,0.25"]
-
-
-def weights(text):
-    return tuple(float(value) for value in text.split(","))
+#: V-SKNN's shares of the weight tried on validation data.
+VALIDATION_SHARES = [0.2, 0.25, 0.3, 0.4, 0.5]
+#: The share chosen there (``--validation --seeds 0 1 2``: ``VotingRecommender``'s 3 : 1).
+TEST_SHARES = [0.25]
 
 
 def _mean_sd(values):
@@ -52,55 +55,77 @@ def _mean_sd(values):
     return f"{values.mean():.2f} ± {sd:.2f}"
 
 
+def _weight_grid(n_vasers, shares):
+    """``{(subset, share): weights}``: V-SKNN alone, then each subset alone and with each share."""
+    grid = {((), 1.0): (0.0,) * n_vasers + (1.0,)}
+    for size in range(1, n_vasers + 1):
+        for subset in itertools.combinations(range(n_vasers), size):
+            for share in [0.0, *shares]:
+                vaser = [(1 - share) / size if j in subset else 0.0 for j in range(n_vasers)]
+                grid[subset, share] = (*vaser, share)
+    return grid
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(DATA / "yoochoose1_64.csv.gz"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--vasers", type=int, default=1, help="VASERs in the vote")
     parser.add_argument("--validation", action="store_true")
-    parser.add_argument("--weights", type=weights, nargs="+", default=None,
-                        metavar="VASER,SKNN")
+    parser.add_argument("--shares", type=float, nargs="+", default=None,
+                        help="V-SKNN's shares of the weight")
     parser.add_argument("--set", type=parameter, nargs="+", default=[], metavar="PARAM=VALUE",
                         help="parameters of VASERRecommender")
     args = parser.parse_args()
-    grid = args.weights or [
-        weights(text) for text in (VALIDATION_WEIGHTS if args.validation else TEST_WEIGHTS)
-    ]
+    shares = args.shares or (VALIDATION_SHARES if args.validation else TEST_SHARES)
+    grid = _weight_grid(args.vasers, shares)
     print(describe(), flush=True)
     train, test, _ = load_train_test(args.data)
     if args.validation:
         train, test = _validation_split(train)
     X_train, y_train, _ = sessions_to_prefixes(*train, max_len=MAX_LEN)
     X, y, _ = sessions_to_prefixes(*test, max_len=MAX_LEN)
-    scores = {grid_weights: [] for grid_weights in grid}
+    scores = {}  # (seed, subset, share) -> (Recall@20, MRR@20)
     for seed in args.seeds:
+        vasers = [
+            (f"vaser{j}", VASERRecommender(random_state=seed * args.vasers + j, **dict(args.set)))
+            for j in range(args.vasers)
+        ]
         model = VotingRecommender(
-            estimators=[
-                ("vaser", VASERRecommender(random_state=seed, **dict(args.set))),
-                ("sknn", SessionKNNRecommender()),
-            ],
-            handle_unknown="ignore",
+            estimators=[*vasers, ("sknn", SessionKNNRecommender())], handle_unknown="ignore"
         )
         started = time.perf_counter()
         model.fit(X_train, y_train)  # V-SKNN rebuilds the sessions, as in sknn.py
         fit_seconds = time.perf_counter() - started
-        for grid_weights in grid:
+        print(f"seed {seed} | fit {fit_seconds:.0f} s", flush=True)
+        for (subset, share), weights in grid.items():
             started = time.perf_counter()
-            ranked = model.set_params(weights=grid_weights).predict(X)
+            ranked = model.set_params(weights=weights).predict(X)
             seconds = time.perf_counter() - started
             result = (100 * recall_at_k(y, ranked), 100 * mrr_at_k(y, ranked))
-            scores[grid_weights].append(result)
-            print(f"seed {seed} | weights {grid_weights} | {result[0]:.2f} / {result[1]:.2f} | "
-                  f"fit {fit_seconds:.0f} s | predict {seconds:.1f} s", flush=True)
+            scores[seed, subset, share] = result
+            print(f"seed {seed} | VASERs {list(subset)}, V-SKNN share {share:g} | "
+                  f"{result[0]:.2f} / {result[1]:.2f} | predict {seconds:.1f} s", flush=True)
     split = "validation (most recent 10 % of train)" if args.validation else "test"
-    print(f"\n{args.data.rsplit('/', 1)[-1]}, {split} prefixes, seeds {args.seeds}, {describe()}")
-    print("| weights (VASER, V-SKNN) | Recall@20 | MRR@20 | − VASER alone (paired) |")
-    print("|---|---|---|---|")
-    alone = np.asarray(scores[grid[0]])
-    for grid_weights, rows in scores.items():
-        rows = np.asarray(rows)
-        paired = rows - alone
-        print(f"| {grid_weights} | {_mean_sd(rows[:, 0])} | {_mean_sd(rows[:, 1])} | "
-              f"{_mean_sd(paired[:, 0])} / {_mean_sd(paired[:, 1])} |")
+    print(f"\n{args.data.rsplit('/', 1)[-1]}, {split} prefixes, seeds {args.seeds}, "
+          f"{args.vasers} VASER(s) per seed, {describe()}")
+    print("| VASERs voting | V-SKNN's share | Recall@20 | MRR@20 | − those VASERs alone "
+          "(paired) | runs |")
+    print("|---|---|---|---|---|---|")
+    for size, share in sorted({(len(subset), share) for subset, share in grid}):
+        rows, paired = [], []
+        for (seed, subset, row_share), result in scores.items():
+            if (len(subset), row_share) != (size, share):
+                continue
+            rows.append(result)
+            if size:
+                alone = np.mean([scores[seed, (j,), 0.0] for j in subset], axis=0)
+                paired.append(np.subtract(result, alone))
+        rows, paired = np.asarray(rows), np.asarray(paired)
+        difference = (f"{_mean_sd(paired[:, 0])} / {_mean_sd(paired[:, 1])}"
+                      if size else "")
+        print(f"| {size} | {share:g} | {_mean_sd(rows[:, 0])} | {_mean_sd(rows[:, 1])} | "
+              f"{difference} | {len(rows)} |")
 
 
 if __name__ == "__main__":

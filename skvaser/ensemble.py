@@ -29,7 +29,8 @@ class VotingRecommender(_BaseComposition, BaseRecommender):
     model's logits, a neighbourhood model's similarity sums) need no calibration.
 
     A neural model and a neighbourhood model make different mistakes: blended, they find more
-    next clicks than either (``benchmarks/voting.py``).
+    next clicks than either (``benchmarks/voting.py``). So do neural models of different
+    ``random_state``: several VASERs and V-SKNN find more than one VASER and V-SKNN.
 
     Parameters
     ----------

@@ -79,6 +79,19 @@ def test_one_member_ranks_as_that_member():
         np.testing.assert_array_equal(voting.fit(X, y).predict(X), alone.predict(X))
 
 
+
+def test_members_of_one_random_state_vote_as_one():
+    X, y, _ = _data()
+    vaser = make_fast(VASERRecommender, random_state=0, n_recommendations=15)
+    alone = clone(vaser).fit(X, y).predict(X)
+    twins = VotingRecommender(
+        estimators=[("vaser0", vaser), ("vaser1", clone(vaser))], n_recommendations=15
+    ).fit(X, y)
+    np.testing.assert_array_equal(twins.predict(X), alone)
+    # another random_state is another model: the vote of the two differs from either
+    assert (twins.set_params(vaser1__random_state=1).fit(X, y).predict(X) != alone).any()
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(

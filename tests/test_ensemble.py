@@ -79,7 +79,6 @@ def test_one_member_ranks_as_that_member():
         np.testing.assert_array_equal(voting.fit(X, y).predict(X), alone.predict(X))
 
 
-
 def test_members_of_one_random_state_vote_as_one():
     X, y, _ = _data()
     vaser = make_fast(VASERRecommender, random_state=0, n_recommendations=15)

@@ -29,7 +29,7 @@ from skvaser import recall_at_k, sessions_to_prefixes
 from skvaser.base import BaseRecommender
 from skvaser.datasets import make_sessions
 from skvaser.models.neural import NeuralRecommender, resolve_matmul_precision
-from skvaser.nn.batching import PrefixBatches
+from skvaser.nn.batching import PrefixBatches, SessionBatches
 
 MAX_LEN = 6
 UNKNOWN = 10**6  # an item id no model saw
@@ -462,18 +462,22 @@ def check_diverged_loss_names_the_term(estimator):
 def _interrupt_after(patch, network_cls, epochs, error=KeyboardInterrupt):
     """``error`` (KeyboardInterrupt) at the first training batch after ``epochs`` epochs."""
     started = {"epochs": 0}
-    real_shuffled, real_loss_terms = PrefixBatches.shuffled, network_cls.loss_terms
+    real_loss_terms = network_cls.loss_terms
 
-    def shuffled(self, generator):  # called once per training epoch
-        started["epochs"] += 1
-        return real_shuffled(self, generator)
+    def counting(real_shuffled):
+        def shuffled(self, generator):  # called once per training epoch
+            started["epochs"] += 1
+            return real_shuffled(self, generator)
+
+        return shuffled
 
     def loss_terms(self, x, y, generator):
         if started["epochs"] > epochs:
             raise error
         return real_loss_terms(self, x, y, generator)
 
-    patch.setattr(PrefixBatches, "shuffled", shuffled)
+    for batches in (PrefixBatches, SessionBatches):
+        patch.setattr(batches, "shuffled", counting(batches.shuffled))
     patch.setattr(network_cls, "loss_terms", loss_terms)
 
 

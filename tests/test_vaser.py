@@ -35,7 +35,7 @@ from skvaser._sklearn import InvalidParameterError
 from skvaser.datasets import make_sessions
 from skvaser.models.neural import resolve_device
 from skvaser.neighbors import ItemKNNRecommender
-from skvaser.nn.batching import PrefixBatches, compact_codes
+from skvaser.nn.batching import PrefixBatches, SessionBatches, compact_codes
 from skvaser.nn.narm import NARMNetwork
 from skvaser.nn.vaser import VASERNetwork
 
@@ -653,18 +653,22 @@ def test_check_finite_names_the_term_that_diverged_first():
 def _interrupt(monkeypatch, network_cls, epochs):
     """Raise KeyboardInterrupt at the first batch after ``epochs`` epochs ended."""
     started = {"epochs": 0}
-    real_shuffled, real_loss_terms = PrefixBatches.shuffled, network_cls.loss_terms
+    real_loss_terms = network_cls.loss_terms
 
-    def shuffled(self, generator):  # called once per training epoch
-        started["epochs"] += 1
-        return real_shuffled(self, generator)
+    def counting(real_shuffled):
+        def shuffled(self, generator):  # called once per training epoch
+            started["epochs"] += 1
+            return real_shuffled(self, generator)
+
+        return shuffled
 
     def loss_terms(self, x, y, generator):
         if started["epochs"] > epochs:
             raise KeyboardInterrupt
         return real_loss_terms(self, x, y, generator)
 
-    monkeypatch.setattr(PrefixBatches, "shuffled", shuffled)
+    for batches in (PrefixBatches, SessionBatches):
+        monkeypatch.setattr(batches, "shuffled", counting(batches.shuffled))
     monkeypatch.setattr(network_cls, "loss_terms", loss_terms)
 
 

@@ -10,6 +10,17 @@ embedding_dim : int, default=50
     context_dropout : float, default={context_dropout}
         Dropout on the representation fed to the bilinear decoder."""
 
+#: The ``batching`` parameter of the models with NARM's encoder (after ``attention``).
+BATCHING = """\
+batching : {{"prefixes", "sessions"}}, default="{batching}"
+        How training batches are made. ``"prefixes"``: every prefix is a row of its own,
+        shuffled across sessions, and the GRU runs over each prefix. ``"sessions"``: the
+        prefixes ``[x1]``, ``[x1, x2]``, ... of one session (rows of ``X`` where one row is
+        another followed by its ``y``, whatever their order) are rows of the same batch, and
+        the GRU runs once over the session, so an epoch's recurrent work is the sessions'
+        clicks rather than the sum of the prefix lengths; each row's attention still sees its
+        own clicks only, so a prefix gets the same encoding either way."""
+
 TRAINING = """\
 max_iter : int, default={max_iter}
         Maximum number of epochs.

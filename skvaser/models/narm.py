@@ -3,14 +3,14 @@
 from .._sklearn import StrOptions
 from ..base import RANKING_PARAMETERS
 from ..nn.narm import NARMNetwork
-from ._docstrings import ARCHITECTURE, ATTRIBUTES, TRAINING
+from ._docstrings import ARCHITECTURE, ATTRIBUTES, BATCHING, TRAINING
 from .neural import NeuralRecommender
 
 __all__ = ["NARMRecommender"]
 
 _DEFAULTS = {"max_iter": 10, "learning_rate_init": 0.003, "learning_rate_decay": 0.8,
              "n_iter_no_change": 2, "label_smoothing": 0.0, "ema_decay": 0.0,
-             "context_dropout": 0.5}
+             "context_dropout": 0.5, "batching": "prefixes"}
 
 
 class NARMRecommender(NeuralRecommender):
@@ -26,6 +26,7 @@ class NARMRecommender(NeuralRecommender):
     attention : {{"narm", "softmax"}}, default="narm"
         NARM's unnormalised attention weights ``v^T sigmoid(A1 h_t + A2 h_j)``, or their softmax
         over the clicks.
+    {BATCHING.format(**_DEFAULTS)}
     {TRAINING.format(**_DEFAULTS)}
     {RANKING_PARAMETERS}
 
@@ -55,6 +56,7 @@ class NARMRecommender(NeuralRecommender):
     _parameter_constraints: dict = {
         **NeuralRecommender._parameter_constraints,
         "attention": [StrOptions({"narm", "softmax"})],
+        "batching": [StrOptions({"prefixes", "sessions"})],
     }
 
     def __init__(
@@ -65,6 +67,7 @@ class NARMRecommender(NeuralRecommender):
         embedding_dropout=0.25,
         context_dropout=_DEFAULTS["context_dropout"],
         attention="narm",
+        batching=_DEFAULTS["batching"],
         max_iter=_DEFAULTS["max_iter"],
         batch_size=512,
         learning_rate_init=_DEFAULTS["learning_rate_init"],
@@ -92,6 +95,7 @@ class NARMRecommender(NeuralRecommender):
         self.embedding_dropout = embedding_dropout
         self.context_dropout = context_dropout
         self.attention = attention
+        self.batching = batching
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init

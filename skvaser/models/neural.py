@@ -15,7 +15,7 @@ from .._sklearn import Interval, StrOptions
 from .._validation import is_padding
 from ..base import BaseRecommender
 from ..nn._torch_compat import cpu_has_bfloat16_dot_products
-from ..nn.batching import PrefixBatches
+from ..nn.batching import PrefixBatches, SessionBatches
 from ..nn.sampled_softmax import NegativeSampler, popularity_counts
 from ..nn.trainer import TrainingHistory, train_network
 
@@ -256,7 +256,7 @@ class NeuralRecommender(BaseRecommender):
     def _split_validation(self, codes, targets):
         """The most recent ``validation_fraction`` of rows (rows are in time order) is held out."""
         if not self.early_stopping:
-            return PrefixBatches(codes, targets, self.batch_size, self.device_), None
+            return self._training_batches(codes, targets), None
         n_valid = int(round(self.validation_fraction * len(codes)))
         if n_valid < 1 or n_valid >= len(codes):
             raise ValueError(
@@ -265,9 +265,16 @@ class NeuralRecommender(BaseRecommender):
             )
         cut = len(codes) - n_valid
         return (
-            PrefixBatches(codes[:cut], targets[:cut], self.batch_size, self.device_),
+            self._training_batches(codes[:cut], targets[:cut]),
             PrefixBatches(codes[cut:], targets[cut:], self._score_rows(), self.device_),
         )
+
+    def _training_batches(self, codes, targets):
+        """The training rows, batched as ``batching`` says (models without the parameter:
+        prefixes)."""
+        by_session = getattr(self, "batching", "prefixes") == "sessions"
+        batches = SessionBatches if by_session else PrefixBatches
+        return batches(codes, targets, self.batch_size, self.device_)
 
     # ------------------------------------------------------------------ ranking
     def _score_rows(self, k=20):

@@ -5,7 +5,7 @@ from numbers import Integral, Real
 from .._sklearn import Interval, StrOptions
 from ..base import RANKING_PARAMETERS
 from ..nn.vaser import VASERNetwork
-from ._docstrings import ARCHITECTURE, ATTRIBUTES, TRAINING
+from ._docstrings import ARCHITECTURE, ATTRIBUTES, BATCHING, TRAINING
 from .neural import NeuralRecommender
 
 __all__ = ["VASERRecommender", "PAPER_PARAMS"]
@@ -16,7 +16,7 @@ PAPER_PARAMS = {"beta": 0.2, "label_smoothing": 0.0, "ema_decay": 0.0}
 
 _DEFAULTS = {"max_iter": 20, "learning_rate_init": 0.003, "learning_rate_decay": 0.9,
              "n_iter_no_change": 2, "label_smoothing": 0.1, "ema_decay": 0.999,
-             "context_dropout": 0.3}
+             "context_dropout": 0.3, "batching": "prefixes"}
 
 
 class VASERRecommender(NeuralRecommender):
@@ -65,6 +65,7 @@ class VASERRecommender(NeuralRecommender):
         Decode from ``[z_K; c_l]`` or from ``z_K`` alone.
     attention : {{"narm", "softmax"}}, default="narm"
         NARM's unnormalised attention weights, or their softmax over the clicks.
+    {BATCHING.format(**_DEFAULTS)}
     {TRAINING.format(**_DEFAULTS)}
     {RANKING_PARAMETERS}
 
@@ -136,6 +137,7 @@ class VASERRecommender(NeuralRecommender):
         "latent_source": [StrOptions({"hidden", "session"})],
         "decoder": [StrOptions({"latent_attention", "latent"})],
         "attention": [StrOptions({"narm", "softmax"})],
+        "batching": [StrOptions({"prefixes", "sessions"})],
     }
 
     def __init__(
@@ -153,6 +155,7 @@ class VASERRecommender(NeuralRecommender):
         latent_source="hidden",
         decoder="latent_attention",
         attention="narm",
+        batching=_DEFAULTS["batching"],
         max_iter=_DEFAULTS["max_iter"],
         batch_size=512,
         learning_rate_init=_DEFAULTS["learning_rate_init"],
@@ -187,6 +190,7 @@ class VASERRecommender(NeuralRecommender):
         self.latent_source = latent_source
         self.decoder = decoder
         self.attention = attention
+        self.batching = batching
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init

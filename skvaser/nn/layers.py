@@ -74,23 +74,46 @@ class NARMEncoder(nn.Module):
 
         Parameters
         ----------
-        x : LongTensor (B, L) of item codes; ``L = 0`` for empty prefixes
+        x : LongTensor (B, L) of item codes, or SessionClicks
+            ``L = 0`` for empty prefixes. A :class:`~skvaser.nn.batching.SessionClicks` encodes
+            its ``N`` rows, prefixes of its sequences, with one pass over the sequences.
         dropout : float
             Dropout on the click embeddings.
         generator : torch.Generator or None
 
         Returns
         -------
-        h_t, c_l : Tensor (B, hidden_size) each; zeros for empty prefixes.
+        h_t, c_l : Tensor (B, hidden_size) each (N, for SessionClicks); zeros for empty
+            prefixes.
         """
+        session = step = None
+        if not isinstance(x, torch.Tensor):
+            x, session, step = x
         if x.shape[1] == 0:  # empty prefixes: the GRU's initial state, nothing to attend to
             zeros = torch.zeros(len(x), self.hidden_size, device=x.device)
             return zeros, zeros
         embedded = seeded_dropout(self.embedding(x), dropout, generator, self.training)
         states, last = self.gru(embedded)  # (B, L, H), (1, B, H)
-        h_t = last[0]
-        weights = self.v(torch.sigmoid(self.a1(h_t)[:, None, :] + self.a2(states)))  # (B, L, 1)
+        keys = self.a2(states)
+        if session is None:
+            return self._attend(last[0], states, keys)
+        # each row attends to the states of its own clicks, those up to its step
+        length = x.shape[1]
+        visible = torch.arange(length, device=x.device) <= step[:, None]  # (N, L)
+        h_t = states.flatten(0, 1).index_select(0, session * length + step)
+        states, keys = states.index_select(0, session), keys.index_select(0, session)
+        return self._attend(h_t, states, keys, visible)
+
+    def _attend(self, h_t, states, keys, visible=None):
+        """``h_t`` and the attention context ``c_l`` over ``states`` (B, L, H) with their
+        ``keys`` ``A2 states``, of which only the ``visible`` ones (BoolTensor (B, L); default:
+        all) count."""
+        weights = self.v(torch.sigmoid(self.a1(h_t)[:, None, :] + keys))  # (B, L, 1)
         if self.attention == "softmax":
+            if visible is not None:
+                weights = weights.masked_fill(~visible[..., None], -torch.inf)
             weights = torch.softmax(weights, dim=1)
+        elif visible is not None:
+            weights = weights * visible[..., None]
         c_l = (weights * states).sum(dim=1)
         return h_t, c_l

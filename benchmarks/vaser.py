@@ -49,7 +49,8 @@ VASER_SCHEDULE = {
     name: VASERRecommender().get_params()[name]
     for name in ("max_iter", "learning_rate_init", "learning_rate_decay", "context_dropout")
 }
-#: The schedule and VASER's two training aids, for NARM trained on VASER's whole recipe.
+#: The schedule and VASER's two training aids, for NARM trained on VASER's whole recipe (its
+#: batches of prefixes, as when the row was measured).
 VASER_RECIPE = {
     name: VASERRecommender().get_params()[name]
     for name in (*VASER_SCHEDULE, "label_smoothing", "ema_decay")
@@ -66,6 +67,8 @@ MODELS = {
     "paper": ("VASER as in the paper (beta=0.2, no smoothing)", VASERRecommender(**PAPER)),
     "no_smoothing": ("VASER, label_smoothing=0", VASERRecommender(label_smoothing=0.0)),
     "no_ema": ("VASER, ema_decay=0 (the last step's weights)", VASERRecommender(ema_decay=0.0)),
+    "prefix_batches": ("VASER, batching='prefixes' (prefixes shuffled across sessions)",
+                       VASERRecommender(batching="prefixes")),
     "vaser_sampled": ("VASER, sampled softmax (n_negatives=2048)",
                       VASERRecommender(n_negatives=2048)),
 }

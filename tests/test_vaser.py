@@ -367,10 +367,12 @@ def test_auto_annealing_follows_the_fits_length(data):
     X, y, _ = data
     lengths = (X != -1).sum(axis=1)
     batches = sum(-(-np.sum(lengths == n) // SMALL_BATCH) for n in np.unique(lengths) if n > 0)
-    auto = tiny(max_iter=3).fit(X, y)
+    auto = tiny(max_iter=3, batching="prefixes").fit(X, y)  # batches counted as above
     assert auto.beta_annealing_steps == "auto"
     assert auto.beta_annealing_steps_ == 3 * batches // 3 < 2000
-    explicit = tiny(max_iter=3, beta_annealing_steps=auto.beta_annealing_steps_).fit(X, y)
+    explicit = tiny(
+        max_iter=3, batching="prefixes", beta_annealing_steps=auto.beta_annealing_steps_
+    ).fit(X, y)
     assert explicit.beta_annealing_steps_ == auto.beta_annealing_steps_
     np.testing.assert_array_equal(auto.loss_curve_, explicit.loss_curve_)
     assert tiny(max_iter=3, beta_annealing_steps=7).fit(X, y).beta_annealing_steps_ == 7
@@ -745,7 +747,7 @@ def test_validation_holds_out_the_last_rows(data, monkeypatch):
         return real(network, train, validation, **kwargs)
 
     monkeypatch.setattr(neural, "train_network", spy)
-    model = tiny(early_stopping=True, validation_fraction=0.2)
+    model = tiny(early_stopping=True, validation_fraction=0.2, batching="prefixes")
     model.fit(X, y)
     n_valid = int(round(0.2 * len(X)))
     for name, rows in (("train", slice(None, -n_valid)), ("validation", slice(-n_valid, None))):
@@ -756,6 +758,11 @@ def test_validation_holds_out_the_last_rows(data, monkeypatch):
         np.testing.assert_array_equal(batches.targets.numpy(), model._encode(y[rows]))
     # the reported score is the model's Recall@20 on those rows (best weights restored)
     assert model.score(X[-n_valid:], y[-n_valid:]) == pytest.approx(model.best_validation_score_)
+    # batches of sessions are made of the training rows alone
+    tiny(early_stopping=True, validation_fraction=0.2, batching="sessions").fit(X, y)
+    assert isinstance(seen["train"], SessionBatches)
+    assert seen["train"].n_samples == len(X) - n_valid
+    np.testing.assert_array_equal(seen["train"].targets.numpy(), model._encode(y[:-n_valid]))
 
 
 def test_early_stopping_restores_the_best_weights(data, monkeypatch):

@@ -182,7 +182,9 @@ class SessionBatches:
     targets : ndarray of int64, shape (n_samples,)
         Encoded next items (codes 1..n_items).
     batch_size : int
-        Prefixes per batch (a batch ends with the first chain that passes it).
+        Prefixes per batch, about: the chains of one length are cut into
+        ``ceil(prefixes / batch_size)`` batches of whole chains and near-equal size, so a batch
+        holds fewer than ``batch_size + max_len`` prefixes.
     device : torch.device
     """
 

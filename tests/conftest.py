@@ -1,4 +1,5 @@
-"""Shared test helpers: hypothesis profiles, and the real benchmark data in ``../shared/data``.
+"""Shared test helpers: hypothesis profiles, the real benchmark data in ``../shared/data``, and
+a fault injected into training (:func:`interrupt_after`).
 
 Hypothesis runs under the ``"ci"`` profile where the ``CI`` environment variable is set (CI
 services set it; ``.ci/run`` does): derandomized (each test's examples follow from the test
@@ -23,6 +24,8 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from skvaser.nn.batching import PrefixBatches, SessionBatches
 
 #: Examples per property test that states no ``max_examples`` of its own.
 DEFAULT_EXAMPLES = 100
@@ -63,3 +66,30 @@ def shared_data():
     if not SHARED_DATA.is_dir():
         pytest.skip(_REASON)
     return SHARED_DATA
+
+
+def interrupt_after(patch, network_cls, epochs, error=KeyboardInterrupt):
+    """Raise ``error`` at the first training batch after ``epochs`` epochs, whichever batches
+    (:class:`PrefixBatches` or :class:`SessionBatches`) the fit trains on.
+
+    ``patch`` is a :class:`pytest.MonkeyPatch`; ``network_cls`` the network whose
+    ``loss_terms`` raises.
+    """
+    started = {"epochs": 0}
+    real_loss_terms = network_cls.loss_terms
+
+    def counting(real_shuffled):
+        def shuffled(self, generator):  # called once per training epoch
+            started["epochs"] += 1
+            return real_shuffled(self, generator)
+
+        return shuffled
+
+    def loss_terms(self, x, y, generator):
+        if started["epochs"] > epochs:
+            raise error
+        return real_loss_terms(self, x, y, generator)
+
+    for batches in (PrefixBatches, SessionBatches):
+        patch.setattr(batches, "shuffled", counting(batches.shuffled))
+    patch.setattr(network_cls, "loss_terms", loss_terms)

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import torch
 from _settings import all_recommenders, fast_params, make_fast
+from conftest import interrupt_after
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
@@ -29,7 +30,6 @@ from skvaser import recall_at_k, sessions_to_prefixes
 from skvaser.base import BaseRecommender
 from skvaser.datasets import make_sessions
 from skvaser.models.neural import NeuralRecommender, resolve_matmul_precision
-from skvaser.nn.batching import PrefixBatches, SessionBatches
 
 MAX_LEN = 6
 UNKNOWN = 10**6  # an item id no model saw
@@ -459,28 +459,6 @@ def check_diverged_loss_names_the_term(estimator):
                     clone(estimator).fit(X, y)
 
 
-def _interrupt_after(patch, network_cls, epochs, error=KeyboardInterrupt):
-    """``error`` (KeyboardInterrupt) at the first training batch after ``epochs`` epochs."""
-    started = {"epochs": 0}
-    real_loss_terms = network_cls.loss_terms
-
-    def counting(real_shuffled):
-        def shuffled(self, generator):  # called once per training epoch
-            started["epochs"] += 1
-            return real_shuffled(self, generator)
-
-        return shuffled
-
-    def loss_terms(self, x, y, generator):
-        if started["epochs"] > epochs:
-            raise error
-        return real_loss_terms(self, x, y, generator)
-
-    for batches in (PrefixBatches, SessionBatches):
-        patch.setattr(batches, "shuffled", counting(batches.shuffled))
-    patch.setattr(network_cls, "loss_terms", loss_terms)
-
-
 def check_failure_in_a_later_epoch_keeps_the_finished_ones(estimator):
     """An exception in epoch 2 is re-raised after a warning; the model then holds epoch 1:
     its attributes say so and it predicts as a one-epoch fit does."""
@@ -491,7 +469,7 @@ def check_failure_in_a_later_epoch_keeps_the_finished_ones(estimator):
     estimator = clone(estimator).set_params(**fixed)
     model = clone(estimator).set_params(max_iter=3, early_stopping=False)
     with pytest.MonkeyPatch.context() as patch:
-        _interrupt_after(patch, network_cls, epochs=1, error=MemoryError("out of memory"))
+        interrupt_after(patch, network_cls, epochs=1, error=MemoryError("out of memory"))
         with pytest.warns(UserWarning, match="failed during epoch 2 after 1 finished epoch"):
             with pytest.raises(MemoryError, match="out of memory"):
                 model.fit(X, y)
@@ -507,7 +485,7 @@ def check_keyboard_interrupt_keeps_a_usable_model(estimator):
     network_cls = _network_class(estimator)
     # without validation: the weights of the last complete step
     with pytest.MonkeyPatch.context() as patch:
-        _interrupt_after(patch, network_cls, epochs=1)
+        interrupt_after(patch, network_cls, epochs=1)
         model = clone(estimator).set_params(max_iter=5, early_stopping=False)
         with pytest.warns(UserWarning, match="interrupted during epoch 2.*last complete step"):
             model.fit(X, y)
@@ -525,7 +503,7 @@ def check_keyboard_interrupt_keeps_a_usable_model(estimator):
         return [0.3, 0.2][len(snapshots) - 1], 0.0
 
     with pytest.MonkeyPatch.context() as patch:
-        _interrupt_after(patch, network_cls, epochs=2)
+        interrupt_after(patch, network_cls, epochs=2)
         patch.setattr(trainer, "evaluate_network", evaluate)
         model = clone(estimator).set_params(max_iter=5, early_stopping=True, n_iter_no_change=5)
         with pytest.warns(UserWarning, match=r"interrupted during epoch 3.*best weights .*epoch 1"):

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 from _settings import SMALL_BATCH, TINY_VASER_NETWORK, make_fast
+from conftest import interrupt_after
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
@@ -35,7 +36,7 @@ from skvaser._sklearn import InvalidParameterError
 from skvaser.datasets import make_sessions
 from skvaser.models.neural import resolve_device
 from skvaser.neighbors import ItemKNNRecommender
-from skvaser.nn.batching import PrefixBatches, SessionBatches, compact_codes
+from skvaser.nn.batching import SessionBatches, compact_codes
 from skvaser.nn.narm import NARMNetwork
 from skvaser.nn.vaser import VASERNetwork
 
@@ -652,28 +653,6 @@ def test_check_finite_names_the_term_that_diverged_first():
         trainer._check_finite(per_step, epoch=1)
 
 
-def _interrupt(monkeypatch, network_cls, epochs):
-    """Raise KeyboardInterrupt at the first batch after ``epochs`` epochs ended."""
-    started = {"epochs": 0}
-    real_loss_terms = network_cls.loss_terms
-
-    def counting(real_shuffled):
-        def shuffled(self, generator):  # called once per training epoch
-            started["epochs"] += 1
-            return real_shuffled(self, generator)
-
-        return shuffled
-
-    def loss_terms(self, x, y, generator):
-        if started["epochs"] > epochs:
-            raise KeyboardInterrupt
-        return real_loss_terms(self, x, y, generator)
-
-    for batches in (PrefixBatches, SessionBatches):
-        monkeypatch.setattr(batches, "shuffled", counting(batches.shuffled))
-    monkeypatch.setattr(network_cls, "loss_terms", loss_terms)
-
-
 def _scripted_validation(monkeypatch, scores):
     """Validation scores from ``scores``; returns the weights seen at each evaluation."""
     snapshots = []
@@ -688,7 +667,7 @@ def _scripted_validation(monkeypatch, scores):
 
 def test_keyboard_interrupt_keeps_the_best_weights(data, monkeypatch):
     X, y, _ = data
-    _interrupt(monkeypatch, VASERNetwork, epochs=2)
+    interrupt_after(monkeypatch, VASERNetwork, epochs=2)
     snapshots = _scripted_validation(monkeypatch, [0.3, 0.2, 0.9])
     model = tiny(max_iter=5, early_stopping=True, n_iter_no_change=5)
     with pytest.warns(UserWarning, match=r"interrupted during epoch 3.*best weights .*epoch 1"):
@@ -704,7 +683,7 @@ def test_keyboard_interrupt_keeps_the_best_weights(data, monkeypatch):
 
 def test_keyboard_interrupt_without_validation(data, monkeypatch):
     X, y, _ = data
-    _interrupt(monkeypatch, VASERNetwork, epochs=1)
+    interrupt_after(monkeypatch, VASERNetwork, epochs=1)
     model = tiny(max_iter=5)
     with pytest.warns(UserWarning, match="interrupted during epoch 2.*last complete step"):
         model.fit(X, y)

@@ -49,11 +49,11 @@ VASER_SCHEDULE = {
     name: VASERRecommender().get_params()[name]
     for name in ("max_iter", "learning_rate_init", "learning_rate_decay", "context_dropout")
 }
-#: The schedule and VASER's two training aids, for NARM trained on VASER's whole recipe (its
-#: batches of prefixes, as when the row was measured).
+#: The schedule, VASER's two training aids and its batches, for NARM trained on VASER's whole
+#: recipe.
 VASER_RECIPE = {
     name: VASERRecommender().get_params()[name]
-    for name in (*VASER_SCHEDULE, "label_smoothing", "ema_decay")
+    for name in (*VASER_SCHEDULE, "label_smoothing", "ema_decay", "batching")
 }
 
 #: Rows of the table, by the key ``--models`` takes: (label, estimator).
@@ -61,7 +61,7 @@ MODELS = {
     "vaser": ("VASER", VASERRecommender()),
     "narm": ("NARM", NARMRecommender()),
     "narm_vaser_schedule": ("NARM on VASER's schedule", NARMRecommender(**VASER_SCHEDULE)),
-    "narm_vaser_recipe": ("NARM on VASER's recipe (schedule, label smoothing, weight average)",
+    "narm_vaser_recipe": ("NARM on VASER's recipe (schedule, smoothing, weight average, batches)",
                           NARMRecommender(**VASER_RECIPE)),
     "vrm": ("VRM (n_flows=0, as in the paper)", VASERRecommender(n_flows=0, **PAPER)),
     "paper": ("VASER as in the paper (beta=0.2, no smoothing)", VASERRecommender(**PAPER)),

@@ -139,7 +139,11 @@ class _BlockedCrossEntropy(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             grad_query = torch.mm(residuals, product_weights).to(ctx.dtype).mul_(scale)
         if ctx.needs_input_grad[1]:
-            # (query^T residuals)^T: the product in this order is faster than residuals^T query
-            # in bfloat16
-            grad_weights = torch.mm(product_query.T, residuals).T.to(ctx.dtype).mul_(scale)
+            # the faster order of the product differs by precision: (query^T residuals)^T in
+            # bfloat16, residuals^T query in float32
+            if residuals.dtype == torch.bfloat16:
+                grad_weights = torch.mm(product_query.T, residuals).T
+            else:
+                grad_weights = torch.mm(residuals.T, product_query)
+            grad_weights = grad_weights.to(ctx.dtype).mul_(scale)
         return grad_query, grad_weights, None, None, None, None

@@ -1,6 +1,7 @@
 """What the trainer's reused score memory saves: a ScoreBuffer against new memory every step.
 
     python benchmarks/score_buffer.py                                       # the softmax alone
+    python benchmarks/score_buffer.py --matmul-precision float32            # float32 products only
     python benchmarks/score_buffer.py --fit --matmul-precision float32      # one-epoch fits
     python benchmarks/score_buffer.py --fit --data diginetica
     ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 \\
@@ -14,8 +15,9 @@ every free; the trainer therefore lends every step the memory of one
 ``take`` replaced by ``torch.empty``, the arithmetic unchanged.
 
 Without ``--fit``: loss and both gradients of ``item_cross_entropy`` (batch 512, dimension 50)
-at the item counts of YOOCHOOSE 1/64 and DIGINETICA, in float32 and bfloat16 products;
-milliseconds per step, the median of 5 blocks of 10 steps, the two variants alternated twice.
+at the item counts of YOOCHOOSE 1/64 and DIGINETICA, in float32 and bfloat16 products (or only
+those of ``--matmul-precision``: bfloat16 is emulated, a second a step, on a CPU without its
+instructions); milliseconds per step, the median of 5 blocks of 10 steps, the two variants alternated twice.
 With ``--fit``: one-epoch fits of ``VASERRecommender(random_state=0, max_iter=1)`` on every
 training prefix of ``--data``, the two variants alternated ``--repeats`` times in this process;
 seconds of each fit and its loss (the same for both: the buffer changes no result).
@@ -64,9 +66,10 @@ def variants(repeats):
     return [("ScoreBuffer", the_buffer), ("new memory", new_memory)] * repeats
 
 
-def softmax_alone():
+def softmax_alone(precisions):
     for data, n_items in ITEM_COUNTS.items():
-        for precision, dtype in PRECISIONS.items():
+        for precision in precisions:
+            dtype = PRECISIONS[precision]
             generator = torch.Generator().manual_seed(0)
             query = torch.randn(BATCH, DIM, generator=generator, requires_grad=True)
             weights = (0.2 * torch.randn(n_items, DIM, generator=generator)).requires_grad_()
@@ -127,7 +130,8 @@ def main():
     if args.fit:
         one_epoch_fits(args.data, args.matmul_precision, args.repeats)
     else:
-        softmax_alone()
+        auto = args.matmul_precision == "auto"
+        softmax_alone(list(PRECISIONS) if auto else [args.matmul_precision])
     print(describe(), flush=True)
 
 

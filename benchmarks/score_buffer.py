@@ -17,7 +17,8 @@ every free; the trainer therefore lends every step the memory of one
 Without ``--fit``: loss and both gradients of ``item_cross_entropy`` (batch 512, dimension 50)
 at the item counts of YOOCHOOSE 1/64 and DIGINETICA, in float32 and bfloat16 products (or only
 those of ``--matmul-precision``: bfloat16 is emulated, a second a step, on a CPU without its
-instructions); milliseconds per step, the median of 5 blocks of 10 steps, the two variants alternated twice.
+instructions); milliseconds per step, the median of 5 blocks of 10 steps, the two variants
+alternated twice.
 With ``--fit``: one-epoch fits of ``VASERRecommender(random_state=0, max_iter=1)`` on every
 training prefix of ``--data``, the two variants alternated ``--repeats`` times in this process;
 seconds of each fit and its loss (the same for both: the buffer changes no result).

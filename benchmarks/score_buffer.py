@@ -121,7 +121,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fit", action="store_true", help="one-epoch fits, not the softmax alone")
     parser.add_argument("--data", default="yoochoose1_64", help="name in ../shared/data")
-    parser.add_argument("--matmul-precision", default="auto")
+    parser.add_argument("--matmul-precision", default="auto", choices=["auto", *PRECISIONS])
     parser.add_argument("--repeats", type=int, default=2, help="pairs of fits (with --fit)")
     parser.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's)")
     args = parser.parse_args()

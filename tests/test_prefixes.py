@@ -3,6 +3,7 @@
 import doctest
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -181,6 +182,25 @@ def test_datetime_timestamps_match_numeric_ones():
             np.testing.assert_array_equal(got, want)
 
 
+def test_timezone_aware_datetimes_order_by_the_instant():
+    sessions = [1, 1, 1]
+    naive = pd.to_datetime(["2014-04-01 10:00", "2014-04-01 09:30", "2014-04-01 09:45"])
+    # the same instants in another zone, one of them written in a third: only the instant counts
+    aware = pd.Series(naive).dt.tz_localize("UTC").dt.tz_convert("Asia/Tokyo").astype(object)
+    aware[1] = aware[1].tz_convert("America/New_York")
+    expected = sessions_to_prefixes(sessions, [1, 2, 3], naive.to_numpy(), max_len=2)
+    for got, want in zip(sessions_to_prefixes(sessions, [1, 2, 3], aware, max_len=2), expected):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(expected[1], [3, 1])
+
+
+def test_integer_ids_padded_with_a_non_number():
+    for padding_value in (None, ""):
+        X, y, _ = sessions_to_prefixes([0, 0, 0], [4, 5, 6], max_len=3, padding_value=padding_value)
+        assert X.dtype == object and y.dtype == np.int64
+        assert X.tolist() == [[padding_value, padding_value, 4], [padding_value, 4, 5]]
+
+
 def test_float_ids_holding_integers_are_accepted():
     X, y, _ = sessions_to_prefixes([0, 0, 0], [1.0, 2.0, 3.0], max_len=2)
     assert X.dtype == np.int64 and y.dtype == np.int64
@@ -213,12 +233,13 @@ def test_doctests():
         ({"item_ids": [[1, 2, 3]]}, ValueError, "1-D"),
         ({"item_ids": [1, 2]}, ValueError, "same length"),
         ({"session_ids": [[0, 0, 1]]}, ValueError, "same length"),
-        ({"session_ids": [0.0, np.nan, 1.0]}, ValueError, "session_ids contain NaN"),
+        ({"session_ids": [0.0, np.nan, 1.0]}, ValueError, "session_ids are missing .* on 1 click "),
+        ({"session_ids": ["s", None, "t"]}, ValueError, "on 1 click .first at position 1"),
         ({"timestamps": [0.0, np.nan, 1.0]}, ValueError, "NaN"),
         ({"timestamps": [0.0, np.inf, 1.0]}, ValueError, "infinite"),
         ({"timestamps": [0, 1]}, ValueError, "one entry per click"),
         ({"timestamps": [[0, 1, 2]]}, ValueError, "one entry per click"),
-        ({"timestamps": ["09:00", "09:01", "09:02"]}, TypeError, "numeric or datetime64"),
+        ({"timestamps": ["09:00", "09:01", "09:02"]}, TypeError, "numbers or datetimes"),
         (
             {"timestamps": np.array(["2014-04-01", "NaT", "2014-04-02"], dtype="datetime64[s]")},
             ValueError,

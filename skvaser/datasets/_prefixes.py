@@ -3,31 +3,24 @@
 import numbers
 
 import numpy as np
+import pandas as pd
 
 from .._validation import check_item_ids, check_padding_value, is_padding
+from ._preprocessing import _time_order
 
 __all__ = ["sessions_to_prefixes", "sessions_to_queries", "prefixes_to_sessions"]
 
 
 def _check_timestamps(timestamps, n_clicks):
+    """Numbers that order the clicks' ``timestamps`` (numbers or datetimes, see
+    :func:`~skvaser.datasets._preprocessing._time_order`)."""
     times = np.asarray(timestamps)
     if times.ndim != 1 or len(times) != n_clicks:
         raise ValueError(
             f"timestamps must be 1-D with one entry per click ({n_clicks}); "
             f"got shape {times.shape}."
         )
-    if times.dtype.kind == "M":
-        if np.isnat(times).any():
-            raise ValueError("timestamps contain NaT (missing times).")
-        return times.astype("datetime64[ns]").astype(np.int64)
-    if times.dtype.kind not in "iuf":
-        raise TypeError(
-            f"timestamps must be numeric or datetime64; got dtype {times.dtype}. "
-            "Parse them first (the loaders in skvaser.datasets do)."
-        )
-    if times.dtype.kind == "f" and not np.isfinite(times).all():
-        raise ValueError("timestamps contain NaN or infinite values.")
-    return times
+    return _time_order(times, time_unit=None)[0]
 
 
 def sessions_to_prefixes(session_ids, item_ids, timestamps=None, *, max_len=30, padding_value=-1):
@@ -39,26 +32,27 @@ def sessions_to_prefixes(session_ids, item_ids, timestamps=None, *, max_len=30, 
     Parameters
     ----------
     session_ids : array-like of shape (n_clicks,)
-        Session of each click (any hashable, sortable values).
+        Session of each click (any hashable values).
     item_ids : array-like of shape (n_clicks,)
         Clicked item: non-negative integers, or strings, bytes or other sortable ids of one
         type (kept as they are, as a classifier keeps its string labels).
     timestamps : array-like of shape (n_clicks,), default=None
-        Time of each click (numbers or ``datetime64``). Clicks are ordered by time within their
-        session (stable for ties). ``None`` keeps the input order.
+        Time of each click: numbers, ``datetime64`` values or datetimes (timezone-aware or
+        not). Clicks are ordered by time within their session (stable for ties). ``None`` keeps
+        the input order.
     max_len : int, default=30
         Width of a prefix; longer prefixes keep their newest ``max_len`` clicks.
     padding_value : int or object, default=-1
-        Value that left-pads short prefixes, never an item: a negative integer for integer
-        ids; for string ids any other value (-1, None or ``""``).
+        Value that left-pads short prefixes, never an item: a negative integer, or any other
+        value that is not a number (None or ``""``, for instance).
 
     Returns
     -------
     X : ndarray of shape (n_samples, max_len)
-        Prefixes, left-padded, newest click in ``X[:, -1]``: int64 for integer ids, object
-        otherwise.
+        Prefixes, left-padded, newest click in ``X[:, -1]``: int64 for integer ids padded with
+        an integer, object otherwise.
     y : ndarray of shape (n_samples,)
-        The click that followed each prefix (int64 or object, as ``X``).
+        The click that followed each prefix: int64 for integer ids, object otherwise.
     groups : ndarray of shape (n_samples,)
         The session of each row. Rows are in time order of their target (input order of the
         targets when ``timestamps`` is None).
@@ -91,13 +85,18 @@ def sessions_to_prefixes(session_ids, item_ids, timestamps=None, *, max_len=30, 
             f"session_ids and item_ids must be 1-D of the same length; got shapes "
             f"{sessions.shape} and {items.shape}."
         )
-    if sessions.dtype.kind == "f" and np.isnan(sessions).any():
-        raise ValueError("session_ids contain NaN.")
+    session_code = pd.factorize(sessions, use_na_sentinel=True)[0]
+    if (session_code < 0).any():
+        missing = int((session_code < 0).sum())
+        raise ValueError(
+            f"session_ids are missing (None or NaN) on {missing:,} click{'s' * (missing > 1)} "
+            f"(first at position {int(np.argmax(session_code < 0))}); drop those clicks or give "
+            "them a session."
+        )
     n_clicks = len(items)
     position = np.arange(n_clicks)
     times = position if timestamps is None else _check_timestamps(timestamps, n_clicks)
 
-    _, session_code = np.unique(sessions, return_inverse=True)
     order = np.lexsort((position, times, session_code))  # by session, then time, then input
     session_code, items, times = session_code[order], items[order], times[order]
     new_session = np.ones(n_clicks, dtype=bool)
@@ -107,7 +106,8 @@ def sessions_to_prefixes(session_ids, item_ids, timestamps=None, *, max_len=30, 
     target = np.flatnonzero(~new_session)  # every click but a session's first
     window = target[:, None] - max_len + np.arange(max_len)  # (n_samples, max_len) positions
     inside = window >= start[target][:, None]
-    X = np.full(window.shape, padding_value, dtype=items.dtype)
+    integer = items.dtype != object and isinstance(padding_value, numbers.Integral)
+    X = np.full(window.shape, padding_value, dtype=items.dtype if integer else object)
     X[inside] = items[window[inside]]
 
     rows = np.lexsort((order[target], times[target]))  # time order of targets, ties by input

@@ -71,8 +71,8 @@ def _time_order(timestamps, time_unit="s", name="timestamps"):
     timestamps : ndarray of shape (n_clicks,)
         Numbers in ``time_unit``, ``datetime64`` values, or datetimes (timezone-aware or not)
         in an object array.
-    time_unit : {"s", "ms", "us", "ns"}, default="s"
-        Unit of numeric times.
+    time_unit : {"s", "ms", "us", "ns"} or None, default="s"
+        Unit of numeric times; None where only their order matters.
     name : str, default="timestamps"
         What to call the times in error messages.
 
@@ -80,14 +80,14 @@ def _time_order(timestamps, time_unit="s", name="timestamps"):
     -------
     order : ndarray of shape (n_clicks,)
         The numbers themselves, or nanoseconds since 1970-01-01 UTC (int64) for datetimes.
-    per_second : int
-        Units of ``order`` in one second.
+    per_second : int or None
+        Units of ``order`` in one second (None for numbers without a ``time_unit``).
     """
     kind = timestamps.dtype.kind
     if kind in "iuf":
         if kind == "f" and not np.isfinite(timestamps).all():
             raise ValueError(f"{name} contain NaN or infinite values.")
-        return timestamps, _UNITS_PER_SECOND[time_unit]
+        return timestamps, _UNITS_PER_SECOND.get(time_unit)
     if kind == "M" or (kind == "O" and pd.api.types.infer_dtype(timestamps) == "datetime"):
         try:
             stamps = pd.to_datetime(timestamps, utc=True)
@@ -96,8 +96,9 @@ def _time_order(timestamps, time_unit="s", name="timestamps"):
         if stamps.isna().any():
             raise ValueError(f"{name} contain missing times (NaT).")
         return stamps.tz_convert(None).as_unit("ns").to_numpy().view(np.int64), 10**9
+    unit = "" if time_unit is None else " (in time_unit: 's', 'ms', 'us' or 'ns')"
     raise TypeError(
-        f"{name} must be numbers (in time_unit: 's', 'ms', 'us' or 'ns') or datetimes; got "
+        f"{name} must be numbers{unit} or datetimes; got "
         f"dtype {timestamps.dtype}. Parse text times with pandas.to_datetime, or read the log "
         "with skvaser.datasets.load_click_log, which does."
     )

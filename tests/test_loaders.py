@@ -164,11 +164,21 @@ def test_raw_ids_stay_raw(tmp_path):
     data = load_click_log(_write(tmp_path / "c.csv", text))
     assert data.session_ids.tolist() == ["s1", "s1", "s2"]
     assert data.item_ids.dtype == object and data.item_ids.tolist() == ["shoe", "sock", "shoe"]
-    # Integer literals are integers ("007" is 7); one id that is not makes them all text.
-    text = _table([(1, "007", 1), (1, "-3", 2), (2, 10**15, 3)])
+    # Integers are integers; one id that is not, or that reads back otherwise ("007" is no
+    # 7), makes them all text, so that "007" and "7" stay two items.
+    text = _table([(1, "7", 1), (1, "-3", 2), (2, 10**15, 3)])
     np.testing.assert_array_equal(
         load_click_log(_write(tmp_path / "i.csv", text)).item_ids, [7, -3, 10**15]
     )
+    text = _table([(1, "007", 1), (1, "7", 2), (2, "+7", 3)])
+    arrow = pd.DataFrame({
+        "session_id": [1, 1, 2], "timestamp": [1, 2, 3],
+        "item_id": pd.Series(["007", "7", "+7"], dtype=pd.ArrowDtype(pa.string())),
+    })
+    for source in (_write(tmp_path / "z.csv", text), arrow):
+        assert load_click_log(source).item_ids.tolist() == ["007", "7", "+7"]
+    text = _table([(1, 2**63, 1)])  # beyond int64: text
+    assert load_click_log(_write(tmp_path / "b.csv", text)).item_ids.tolist() == [str(2**63)]
     text = _table([(1, 5, 1), (1, "1.50", 2), (1, "x9", 3)])
     assert load_click_log(_write(tmp_path / "s.csv", text)).item_ids.tolist() == ["5", "1.50", "x9"]
     text = _table([(1, 5, 1), (1, "1.50", 2)])  # pyarrow would read 1.5: the text is kept

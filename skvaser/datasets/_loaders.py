@@ -130,8 +130,8 @@ def _read_file(path, columns, *, sep=None, header=True, text_columns=(), string_
     header : bool
         Whether the first line of a text file names its columns.
     text_columns : collection of str or int
-        Columns (ids) that must come back as integers or as the text itself: where pyarrow
-        infers another type (``"1.50"`` as a float), they are read again as text.
+        Columns (ids) read as text, which :func:`_ids` turns into integers only where that
+        loses nothing (pyarrow would read ``"007"`` as 7 and ``"1.50"`` as 1.5).
     string_columns : collection of str or int
         Columns read as text whatever they hold (times in a ``time_format``).
 
@@ -182,19 +182,9 @@ def _read_file(path, columns, *, sep=None, header=True, text_columns=(), string_
         except pa.ArrowInvalid as exc:
             raise ValueError(f"{path}: cannot be read as {sep!r}-separated text: {exc}") from exc
 
-    strings = {labels[columns.index(c)]: pa.string() for c in string_columns}
-    table = read(strings)
+    table = read({labels[columns.index(c)]: pa.string() for c in (*text_columns, *string_columns)})
     if table.num_rows == 0:
         raise ValueError(f"{path}: the file has no data rows below its header.")
-    texts = {labels[columns.index(c)] for c in text_columns}
-    retype = [
-        label
-        for label in texts
-        if not pa.types.is_integer(table.schema.field(label).type)
-        and not pa.types.is_string(table.schema.field(label).type)
-    ]
-    if retype:
-        table = read({**strings, **dict.fromkeys(retype, pa.string())})
     frame = table.to_pandas(types_mapper=pd.ArrowDtype)
     frame.columns = list(columns)
     return frame
@@ -213,19 +203,27 @@ def _row(position):
     return int(position) + 1
 
 
+#: Integers as ``str(int)`` writes them: text that reads back as itself.
+_INTEGER_TEXT = r"0|-?[1-9][0-9]*"
+
+
 def _ids(column, name, source):
     """Ids as read: int64 when every one is an integer, else an object array (strings...).
 
-    ``column`` holds no missing values.
+    Text ids become integers only when every one is an integer written as Python writes it
+    (``"42"``, ``"-3"``): one written otherwise (``"007"``, ``"+7"``) keeps them all text, so
+    that ``"007"`` and ``"7"`` stay two items. ``column`` holds no missing values.
     """
     dtype = column.dtype
     if isinstance(dtype, pd.ArrowDtype) and (
         pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(dtype.pyarrow_dtype)
     ):
-        try:  # integer literals ("007" is 7), as a classifier's labels read from text would be
-            return column.astype("int64[pyarrow]").to_numpy(np.int64)
-        except (pa.ArrowInvalid, ValueError):
-            return column.to_numpy(dtype=object)
+        if column.str.fullmatch(_INTEGER_TEXT).all():
+            try:
+                return column.astype("int64[pyarrow]").to_numpy(np.int64)
+            except (pa.ArrowInvalid, ValueError):  # beyond int64
+                pass
+        return column.to_numpy(dtype=object)
     values = column.to_numpy()
     kind = pd.api.types.infer_dtype(values, skipna=False)
     if kind in {"integer", "empty"}:

@@ -75,7 +75,6 @@ from vaser import DATA, parameter
 
 from skvaser import VASERRecommender, mrr_at_k, recall_at_k, sessions_to_prefixes
 from skvaser.evaluation import evaluate_recommender, load_train_test
-from skvaser.models import vaser as vaser_module
 from skvaser.nn import trainer
 from skvaser.nn.batching import PrefixBatches
 from skvaser.nn.flows import PlanarFlowParameters, planar_flows
@@ -101,8 +100,9 @@ def clicks_ago(sequences):
 class ContextPosteriorNetwork(VASERNetwork):
     """VASER with ``q(c_K | c_l)`` beside ``q(z_K | h_t)``; the decoder reads ``[z_K; c_K]``."""
 
-    def __init__(self, n_items, embedding_dim, hidden_size, latent_dim, n_flows, *args):
-        super().__init__(n_items, embedding_dim, hidden_size, latent_dim, n_flows, *args)
+    def __init__(self, n_items, **arguments):
+        super().__init__(n_items, **arguments)
+        hidden_size, n_flows = arguments["hidden_size"], arguments["n_flows"]
         self.c_mean, self.c_log_var = gaussian_heads(hidden_size, hidden_size)
         self.c_flows = PlanarFlowParameters(n_flows, hidden_size, hidden_size, True)
 
@@ -120,8 +120,8 @@ class ContextPosteriorNetwork(VASERNetwork):
 class RepeatBonusNetwork(VASERNetwork):
     """VASER whose scores add a learned bonus to the items of the prefix."""
 
-    def __init__(self, n_items, embedding_dim, hidden_size, latent_dim, n_flows, *args):
-        super().__init__(n_items, embedding_dim, hidden_size, latent_dim, n_flows, *args)
+    def __init__(self, n_items, **arguments):
+        super().__init__(n_items, **arguments)
         self.age_bonus = torch.nn.Parameter(torch.zeros(MAX_LEN))  # by clicks ago, newest first
         self.gate = torch.nn.Linear(self.bilinear.in_features, 1)
         torch.nn.init.zeros_(self.gate.weight)
@@ -161,8 +161,8 @@ class CosineScoresNetwork(VASERNetwork):
 class ItemBiasNetwork(VASERNetwork):
     """VASER scoring ``E_i^T B d + b_i``: the query gains a coordinate 1, the items ``b``."""
 
-    def __init__(self, n_items, *args):
-        super().__init__(n_items, *args)
+    def __init__(self, n_items, **arguments):
+        super().__init__(n_items, **arguments)
         self.item_bias = torch.nn.Parameter(torch.zeros(n_items, 1))
 
     def query(self, x, generator=None):
@@ -194,8 +194,8 @@ class RecencyProjection(torch.nn.Module):
 class PositionsNetwork(VASERNetwork):
     """VASER whose attention adds reversed position embeddings to ``A2 h_j``."""
 
-    def __init__(self, *args):
-        super().__init__(*args)
+    def __init__(self, n_items, **arguments):
+        super().__init__(n_items, **arguments)
         self.encoder.a2 = RecencyProjection(self.encoder.a2)
 
 
@@ -395,8 +395,8 @@ def main():
     )
     parser.add_argument("--data", default=str(DATA / "yoochoose1_64.csv.gz"))
     args = parser.parse_args()
-    # what the estimator's _build_network builds, for this run only
-    vaser_module.VASERNetwork = NETWORKS.get(args.candidate, VASERNetwork)
+    # the network the estimator builds, for this run only
+    VASERRecommender._network_class = NETWORKS.get(args.candidate, VASERNetwork)
     if args.candidate == "weight-decay":
         trainer._adam = adam_with_weight_decay(args.weight_decay)
     print(describe(), flush=True)

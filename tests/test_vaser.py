@@ -39,6 +39,7 @@ from skvaser.neighbors import ItemKNNRecommender
 from skvaser.nn.batching import SessionBatches, compact_codes
 from skvaser.nn.narm import NARMNetwork
 from skvaser.nn.vaser import VASERNetwork
+from skvaser.persistence import dump, load
 
 NETWORKS = {VASERRecommender: VASERNetwork, NARMRecommender: NARMNetwork}
 ESTIMATORS = list(NETWORKS)
@@ -714,6 +715,28 @@ def test_warm_start_continues_training(cls, data):
     # warm_start=False starts over
     model.set_params(warm_start=False).fit(X, y)
     assert model.n_iter_ == 2 and model.loss_curve_ == curve
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_the_fitted_network_keeps_the_parameters_it_was_built_with(cls, data, tmp_path):
+    X, y, _ = data
+    model = tiny(cls, warm_start=True).fit(X, y)
+    expected, width = model.predict(X[:20]), model.embedding_dim
+    model.set_params(embedding_dim=2 * width, attention="softmax")
+    # a warm start does not continue the network under other parameters, and leaves it whole
+    message = (
+        f"built with embedding_dim={width}, attention='narm'; the estimator now has "
+        f"embedding_dim={2 * width}, attention='softmax'.*warm_start=False"
+    )
+    with pytest.raises(ValueError, match=message):
+        model.fit(X, y)
+    np.testing.assert_array_equal(model.predict(X[:20]), expected)
+    # saved and loaded, it is the network that was fitted, not one of the new parameters
+    dump(model, tmp_path / "model.npz")
+    for restored in (pickle.loads(pickle.dumps(model)), load(tmp_path / "model.npz")):
+        np.testing.assert_array_equal(restored.predict(X[:20]), expected)
+    model.set_params(warm_start=False).fit(X, y)  # a fresh fit takes the new ones
+    assert model.network_.encoder.embedding.embedding_dim == 2 * width
 
 
 def test_validation_holds_out_the_last_rows(data, monkeypatch):

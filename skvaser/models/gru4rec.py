@@ -87,6 +87,12 @@ class GRU4RecRecommender(NeuralRecommender):
         "bpr_max_regularization": [Interval(Real, 0, None, closed="left")],
     }
 
+    _network_class = GRU4RecNetwork
+    _network_params = (
+        "embedding_dim", "hidden_size", "embedding_dropout", "context_dropout", "loss",
+        "bpr_max_regularization",
+    )
+
     def __init__(
         self,
         *,
@@ -156,14 +162,3 @@ class GRU4RecRecommender(NeuralRecommender):
         return super().fit(X, y)
 
     fit.__doc__ = NeuralRecommender.fit.__doc__
-
-    def _build_network(self, n_items):
-        return GRU4RecNetwork(
-            n_items,
-            self.embedding_dim,
-            self.hidden_size,
-            self.embedding_dropout,
-            self.context_dropout,
-            self.loss,
-            self.bpr_max_regularization,
-        )

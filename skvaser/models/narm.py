@@ -59,6 +59,11 @@ class NARMRecommender(NeuralRecommender):
         "batching": [StrOptions({"prefixes", "sessions"})],
     }
 
+    _network_class = NARMNetwork
+    _network_params = (
+        "embedding_dim", "hidden_size", "embedding_dropout", "context_dropout", "attention",
+    )
+
     def __init__(
         self,
         *,
@@ -117,13 +122,3 @@ class NARMRecommender(NeuralRecommender):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
-
-    def _build_network(self, n_items):
-        return NARMNetwork(
-            n_items,
-            self.embedding_dim,
-            self.hidden_size,
-            self.embedding_dropout,
-            self.context_dropout,
-            self.attention,
-        )

@@ -103,11 +103,19 @@ def resolve_annealing_steps(steps, total_steps):
 
 
 class NeuralRecommender(BaseRecommender):
-    """Base of the PyTorch recommenders; subclasses implement ``_build_network(n_items)``.
+    """Base of the PyTorch recommenders.
 
     Every subclass takes the training parameters below (documented once, in each estimator's
-    docstring) plus its own architecture parameters.
+    docstring) plus its own architecture parameters, and names its network: ``_network_class``,
+    built as ``_network_class(n_items, **{name: value})`` for the ``_network_params``.
     """
+
+    #: The :class:`~skvaser.nn.base.SessionNetwork` subclass of the estimator.
+    _network_class = None
+    #: The parameters the network is built from, passed by name. A fitted network keeps the
+    #: values it was built with (``_built_with``): pickling rebuilds it from them, and a warm
+    #: start refuses to continue it under others.
+    _network_params = ()
 
     _parameter_constraints: dict = {
         **BaseRecommender._parameter_constraints,
@@ -158,6 +166,7 @@ class NeuralRecommender(BaseRecommender):
             self.device_ = resolve_device(self.device)
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
             self._seed = int(seed)
+            self._built_with = self._network_arguments()
             with torch.random.fork_rng(devices=[]):  # initialise without touching global RNGs
                 torch.manual_seed(self._seed)
                 self.network_ = self._build_network(self.n_items_).to(self.device_)
@@ -231,6 +240,18 @@ class NeuralRecommender(BaseRecommender):
         """Validate data for a warm-start refit; return the encoded rows the fitted vocabulary
         covers (rows with unknown items are left out with a warning)."""
         self._validate_params()
+        changed = {
+            name: value
+            for name, value in self._network_arguments().items()
+            if value != self._built_with[name]
+        }
+        if changed:
+            now = ", ".join(f"{name}={value!r}" for name, value in changed.items())
+            then = ", ".join(f"{name}={self._built_with[name]!r}" for name in changed)
+            raise ValueError(
+                f"warm_start continues the fitted network, which was built with {then}; the "
+                f"estimator now has {now}. Set them back, or set warm_start=False to fit anew."
+            )
         X = self._check_X(X, reset=False)
         y = self._check_y(y, len(X))
         padding = is_padding(X, self.padding_value)
@@ -371,14 +392,22 @@ class NeuralRecommender(BaseRecommender):
             )
             device = torch.device("cpu")
         self.device_ = device
+        if not hasattr(self, "_built_with"):  # pickled by an older skvaser
+            self._built_with = self._network_arguments()
         with torch.random.fork_rng(devices=[]):
-            network = self._build_network(self.n_items_)
+            network = self._build_network(self.n_items_, self._built_with)
         network.load_state_dict(weights)
         self.network_ = network.to(device).eval()
 
-    def _build_network(self, n_items):
-        """The untrained :class:`~skvaser.nn.base.SessionNetwork` for ``n_items`` items."""
-        raise NotImplementedError
+    def _network_arguments(self):
+        """The estimator's values of ``_network_params``: dict."""
+        return {name: getattr(self, name) for name in self._network_params}
+
+    def _build_network(self, n_items, arguments=None):
+        """The untrained :class:`~skvaser.nn.base.SessionNetwork` for ``n_items`` items, built
+        from ``arguments`` (default: the estimator's own, :meth:`_network_arguments`)."""
+        arguments = self._network_arguments() if arguments is None else arguments
+        return self._network_class(n_items, **arguments)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

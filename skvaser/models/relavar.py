@@ -116,6 +116,11 @@ class ReLaVaRRecommender(NeuralRecommender):
         ],
     }
 
+    _network_class = ReLaVaRNetwork
+    _network_params = (
+        "embedding_dim", "hidden_size", "embedding_dropout", "context_dropout",
+    )
+
     def __init__(
         self,
         *,
@@ -174,12 +179,3 @@ class ReLaVaRRecommender(NeuralRecommender):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
-
-    def _build_network(self, n_items):
-        return ReLaVaRNetwork(
-            n_items,
-            self.embedding_dim,
-            self.hidden_size,
-            self.embedding_dropout,
-            self.context_dropout,
-        )

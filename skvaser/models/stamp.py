@@ -80,6 +80,11 @@ class STAMPRecommender(NeuralRecommender):
         "init_std": [Interval(Real, 0, None, closed="neither"), None],
     }
 
+    _network_class = STAMPNetwork
+    _network_params = (
+        "embedding_dim", "embedding_dropout", "context_dropout", "init_std",
+    )
+
     def __init__(
         self,
         *,
@@ -134,12 +139,3 @@ class STAMPRecommender(NeuralRecommender):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
-
-    def _build_network(self, n_items):
-        return STAMPNetwork(
-            n_items,
-            self.embedding_dim,
-            self.embedding_dropout,
-            self.context_dropout,
-            self.init_std,
-        )

@@ -145,6 +145,12 @@ class VASERRecommender(NeuralRecommender):
         "batching": [StrOptions({"prefixes", "sessions"})],
     }
 
+    _network_class = VASERNetwork
+    _network_params = (
+        "embedding_dim", "hidden_size", "latent_dim", "n_flows", "amortized_flows",
+        "latent_source", "decoder", "embedding_dropout", "context_dropout", "attention",
+    )
+
     def __init__(
         self,
         *,
@@ -217,18 +223,3 @@ class VASERRecommender(NeuralRecommender):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
-
-    def _build_network(self, n_items):
-        return VASERNetwork(
-            n_items,
-            self.embedding_dim,
-            self.hidden_size,
-            self.latent_dim,
-            self.n_flows,
-            self.amortized_flows,
-            self.latent_source,
-            self.decoder,
-            self.embedding_dropout,
-            self.context_dropout,
-            self.attention,
-        )

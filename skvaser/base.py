@@ -9,6 +9,7 @@ strings, bytes), as class labels are a classifier's: the recommender learns its 
 import sys
 import warnings
 from abc import abstractmethod
+from collections.abc import Iterable
 from numbers import Integral
 
 import numpy as np
@@ -253,23 +254,30 @@ class BaseRecommender(BaseEstimator):
         candidates), or None for every item."""
         if allowed_items is None:
             return None
-        allowed_items = check_item_ids(
-            np.asarray(list(allowed_items) if isinstance(allowed_items, set) else allowed_items),
-            name="allowed_items",
-        )
+        if np.ndim(allowed_items) == 0 and isinstance(allowed_items, Iterable):
+            allowed_items = list(allowed_items)  # a set, dict keys, a generator
+        allowed_items = check_item_ids(allowed_items, name="allowed_items")
+        kind = id_kind(allowed_items)
+        if kind not in ("empty", self._item_kind):
+            raise TypeError(
+                f"allowed_items holds {kind} item ids, but this model was fitted on "
+                f"{self._item_kind} ids: pass ids of the type seen in fit."
+            )
         allowed = np.zeros(self.n_items_ + 1, dtype=bool)
         allowed[self._encode(allowed_items)] = True
         return allowed[1:]
 
     def _popular(self, n_rows, k, allowed):
         """The ``k`` most clicked items (candidates only) for ``n_rows`` prefixes without a
-        known click: indices (-1 past the candidates) and NaN scores."""
+        known click: indices (-1 past the candidates) and scores (NaN, -inf past the
+        candidates)."""
         order = self._popularity_order
         if allowed is not None:
             order = order[allowed[order]]
         indices = np.full(k, -1, dtype=np.int64)
         indices[: min(k, len(order))] = order[:k]
-        return np.tile(indices, (n_rows, 1)), np.full((n_rows, k), np.nan)
+        scores = np.where(indices >= 0, np.nan, -np.inf)
+        return np.tile(indices, (n_rows, 1)), np.tile(scores, (n_rows, 1))
 
     def _recommend(self, X, k, allowed_items=None):
         """Item ids (n_samples, k) and scores (n_samples, k) of the ``k`` best items."""
@@ -311,7 +319,7 @@ class BaseRecommender(BaseEstimator):
         X : array-like of shape (n_samples, max_len)
             Left-padded prefixes of item ids, newest click last (see :meth:`make_queries` for
             live sessions).
-        allowed_items : array-like of item ids, default=None
+        allowed_items : array-like, set or other iterable of item ids, default=None
             The only items that may be recommended (in stock, in a category), applied inside
             the ranking so that ``n_recommendations`` items still come back where enough are
             allowed. None allows every item.

@@ -142,7 +142,14 @@ def test_allowed_items_are_applied_inside_the_ranking(model):
         )
         np.testing.assert_array_equal(items, expected_items)
         np.testing.assert_array_equal(scores, expected_scores)
-    # a set works too, together with exclude_seen; the fitted model is unchanged
+    # any collection of ids works; ids of another type than fit's are an error
+    expected = model.predict(X, allowed_items=model.items_[::2])
+    stock = dict.fromkeys(model.items_[::2].tolist(), 1)
+    for allowed in (set(stock), frozenset(stock), stock.keys(), (item for item in stock)):
+        np.testing.assert_array_equal(model.predict(X, allowed_items=allowed), expected)
+    with pytest.raises(TypeError, match="allowed_items holds string item ids.*integer ids"):
+        model.predict(X, allowed_items=["a", "b"])
+    # a set together with exclude_seen; the fitted model is unchanged
     both = model.set_params(exclude_seen=True).predict(X, allowed_items=set(model.items_[::2]))
     assert np.isin(both[both != -1], model.items_[::2]).all()
     np.testing.assert_array_equal(model.set_params(exclude_seen=False).predict(X), before)
@@ -154,8 +161,8 @@ def test_padding_never_comes_back_as_an_item(model):
     X, y = data()
     as_text = np.vectorize(lambda i: None if i < 0 else f"sku{i}", otypes=[object])
     model = clone(model).set_params(padding_value=None).fit(as_text(X), as_text(y))
-    items, scores = model.predict(as_text(X[:5]), allowed_items=model.items_[:3],
-                                  return_scores=True)
+    rows = np.vstack([as_text(X[:5]), model.make_queries([[]])])  # a new visitor's row too
+    items, scores = model.predict(rows, allowed_items=model.items_[:3], return_scores=True)
     assert (items[:, 3:] == None).all() and np.isneginf(scores[:, 3:]).all()  # noqa: E711
     assert None not in set(model.items_) and np.isin(items[:, :3], model.items_).all()
 

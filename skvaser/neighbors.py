@@ -28,8 +28,9 @@ class ItemKNNRecommender(BaseRecommender):
 
     Two items are similar when they are clicked in the same sessions. Each item keeps its
     ``n_neighbors`` most similar items; a prefix is scored with the similarity row of its last
-    click (or, with ``use_all_clicks=True``, a decayed sum over the rows of all its clicks). Items
-    without a similarity score follow in order of popularity, so every item is ranked.
+    click (or, with ``use_all_clicks=True``, a decayed sum over the rows of all its clicks),
+    clicks on items unknown to the model skipped. Items without a similarity score follow in
+    order of popularity, so every item is ranked.
 
     Parameters
     ----------
@@ -55,8 +56,8 @@ class ItemKNNRecommender(BaseRecommender):
 
     Attributes
     ----------
-    items_ : ndarray of int64, shape (n_items,)
-        The item ids seen in ``fit``, sorted.
+    items_ : ndarray of shape (n_items,)
+        The item ids seen in ``fit``, sorted: int64 for integer ids, object otherwise.
     n_items_ : int
         Number of known items.
     n_features_in_ : int
@@ -106,8 +107,8 @@ class ItemKNNRecommender(BaseRecommender):
     uses the rebuilt sessions.
 
     **Ranking.** Items are ranked by score; ties, including all items without a score, are broken
-    towards the more popular item (higher ``item_popularity_``), then the lower item id. An
-    unknown last click or an empty prefix therefore gets the most popular items. The item itself
+    towards the more popular item (higher ``item_popularity_``), then the lower item id. A
+    prefix without a known click therefore gets the most popular items. The item itself
     is never its own neighbour. Ranking works on the sparse score rows, never on a dense
     (n_samples, n_items) matrix, so memory stays bounded by ``n_neighbors``.
 
@@ -130,13 +131,15 @@ class ItemKNNRecommender(BaseRecommender):
     >>> model = ItemKNNRecommender(n_recommendations=3).fit(X, y)
     >>> model.n_sessions_, model.item_popularity_
     (3, array([2, 2, 2, 1]))
-    >>> model.predict([[-1, -1, 10], [-1, 12, 13], [-1, -1, 99]])
+    >>> model.predict([[-1, -1, 10], [-1, 12, 13], [-1, 10, 99], [-1, -1, 99]])
     array([[11, 12, 10],
            [12, 10, 11],
+           [11, 12, 10],
            [10, 11, 12]])
 
     After 10 comes 11 (two shared sessions), then 12 (one), then the most popular of the rest;
-    the unknown item 99 gets the most popular items.
+    the unknown item 99 is skipped (a warning says so), so ``10 99`` is answered as ``10``, and
+    a prefix of unknown items alone gets the most popular items.
     """
 
     # With metadata routing on, groups reach fit only after set_fit_request(groups=True): the
@@ -247,9 +250,11 @@ class ItemKNNRecommender(BaseRecommender):
     def _click_weights(self, codes):
         """Sparse (n_samples, n_items) weights of the clicks of each prefix, internal order."""
         n_samples, width = codes.shape
-        if not self.use_all_clicks:
-            row = np.flatnonzero(codes[:, -1])
-            column = codes[row, -1] - 1
+        if not self.use_all_clicks:  # the newest known click: unknown ones are skipped
+            newest = width - 1 - np.argmax(codes[:, ::-1] != 0, axis=1)
+            last = codes[np.arange(n_samples), newest]
+            row = np.flatnonzero(last)
+            column = last[row] - 1
             weight = np.ones(len(row))
         else:
             row, column, weight, _ = _decayed_clicks(codes, self.decay)
@@ -318,8 +323,8 @@ class SessionKNNRecommender(BaseRecommender):
 
     Attributes
     ----------
-    items_ : ndarray of int64, shape (n_items,)
-        The item ids seen in ``fit``, sorted.
+    items_ : ndarray of shape (n_items,)
+        The item ids seen in ``fit``, sorted: int64 for integer ids, object otherwise.
     n_items_ : int
         Number of known items.
     n_features_in_ : int

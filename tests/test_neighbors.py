@@ -70,12 +70,12 @@ def _reference(sessions, queries, *, n_neighbors, alpha, shrinkage, use_all_clic
         clicks = [c for c in prefix if c != PAD]
         n = len(clicks)
         for back, item in enumerate(reversed(clicks)):
-            if not use_all_clicks and back > 0:
-                break
-            if item not in index:
+            if item not in index:  # an unknown click is skipped
                 continue
             weight = {"linear": (n - back) / n, "harmonic": 1.0 / (back + 1), "none": 1.0}[decay]
             scores[row] += (weight if use_all_clicks else 1.0) * pruned[index[item]]
+            if not use_all_clicks:  # the newest known click only
+                break
     ranked = np.array(
         [
             sorted(range(n_items), key=lambda j: (-scores[row, j], -support[j], j))[:k]
@@ -196,11 +196,15 @@ def test_unscored_items_follow_by_popularity():
 
 
 # ---------------------------------------------------------------------- unknown and odd input
-def test_unknown_last_click_gets_the_most_popular_items():
+def test_an_unknown_last_click_is_skipped():
     X, y, _ = _expand(_random_sessions(50, 10, seed=2), max_len=5)
     model = ItemKNNRecommender(n_recommendations=10).fit(X, y)
     popular = model.items_[np.argsort(-model.item_popularity_, kind="stable")]
-    np.testing.assert_array_equal(model.predict([[PAD, 0, 1, 2, 1000]])[0], popular)
+    with pytest.warns(UserWarning, match="that click is skipped"):
+        skipped = model.predict([[PAD, 0, 1, 2, 1000]])
+    np.testing.assert_array_equal(skipped, model.predict([[PAD, PAD, 0, 1, 2]]))
+    assert not np.array_equal(skipped[0], popular)
+    # without a known click, the most popular items
     np.testing.assert_array_equal(model.predict([[PAD] * 4 + [1000]])[0], popular)
 
 

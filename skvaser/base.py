@@ -31,8 +31,8 @@ n_recommendations : int, default=20
         catalogue, ``allowed_items``, ``exclude_seen``), the remaining columns hold
         ``padding_value``.
     exclude_seen : bool, default=False
-        Keep the items of a prefix out of its recommendations. Off by default: the published
-        protocol (and Recall@20 / MRR@20) counts repeat clicks.
+        Keep the items of a prefix (the clicks of its row) out of its recommendations. Off by
+        default: the published protocol (and Recall@20 / MRR@20) counts repeat clicks.
     handle_unknown : {"warn", "ignore", "error"}, default="warn"
         Clicks on items not seen in ``fit`` are skipped, with one warning per call
         (``"warn"``) or silently (``"ignore"``); ``"error"`` raises a ValueError instead.

@@ -195,6 +195,9 @@ def test_sessions_to_queries_rejects_bad_input():
         sessions_to_queries(np.zeros((2, 3), dtype=int))
     with pytest.raises(TypeError, match="mixed types"):
         sessions_to_queries([["a", 1]])
+    for flat, first in ((["SKU-1", "SKU-7"], "'SKU-1'"), ([3, 4], "3")):  # one session, unwrapped
+        with pytest.raises(TypeError, match=f"got {first} as a session. Wrap a single session"):
+            sessions_to_queries(flat)
 
 
 @pytest.mark.parametrize("model", RECOMMENDERS[:1] + NEURAL[:1], ids=ids)

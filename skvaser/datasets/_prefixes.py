@@ -151,6 +151,12 @@ def sessions_to_queries(sessions, *, max_len=30, padding_value=-1):
             "sessions must be a sequence of sessions (lists of item ids) of any lengths; got a "
             "2-D array, which already is a matrix of padded rows: pass it to predict directly."
         )
+    for session in sessions:
+        if isinstance(session, str | bytes) or not hasattr(session, "__len__"):
+            raise TypeError(
+                f"sessions must be a sequence of sessions, each a list of item ids; got "
+                f"{session!r} as a session. Wrap a single session in a list: [[id, id, ...]]."
+            )
     lengths = np.array([len(session) for session in sessions], dtype=np.int64)
     kept = np.minimum(lengths, max_len)
     clicks = [list(session)[len(session) - keep :] for session, keep in zip(sessions, kept)]

@@ -1,6 +1,7 @@
 """Sessions from user logs: the gap rule, the event filter, its properties, and real logs."""
 
 import datetime
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -103,6 +104,17 @@ def test_empty_log():
     sessions, items, times, report = sessionize([], [], np.zeros(0))
     assert sessions.shape == (0,) and sessions.dtype == np.int64
     assert report[0].n_sessions_after == 0
+
+
+def test_times_in_a_finer_unit_than_time_unit_are_named():
+    milliseconds = 1_700_000_000_000 + 60_000 * np.arange(4)  # a click a minute, since 1970
+    with pytest.warns(UserWarning, match="reach 53,870 years after 1970.*time_unit='ms'"):
+        sessions, *_ = sessionize([1] * 4, [5, 6, 7, 8], milliseconds)
+    assert sessions.tolist() == [0, 1, 2, 3]  # read as seconds: pauses of 16 hours
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sessions, *_ = sessionize([1] * 4, [5, 6, 7, 8], milliseconds, time_unit="ms")
+    assert sessions.tolist() == [0, 0, 0, 0]
 
 
 _CLICKS = st.lists(

@@ -12,11 +12,14 @@ import numpy as np
 import pandas as pd
 
 from .._sklearn import Interval, validate_params
-from ._preprocessing import _TIME_UNIT, _step, _time_order
+from ._preprocessing import _TIME_UNIT, _UNITS_PER_SECOND, _step, _time_order, _warn
 
 __all__ = ["sessionize"]
 
 _DEFAULT_GAP = 30 * 60
+_SECONDS_PER_YEAR = 365.25 * 24 * 3600
+#: Times read as later than this many years after 1970 are taken for a wrong ``time_unit``.
+_LATEST = 1000
 #: Event types named in the message of a filter that keeps nothing.
 _LISTED = 10
 
@@ -149,6 +152,7 @@ def sessionize(
         report.append(_step("sessionize", f"events other than {wanted}", before, after))
 
     order_times, per_second = _time_order(times, time_unit)
+    _warn_unlikely_unit(times, time_unit)
     user_code, _ = pd.factorize(users, use_na_sentinel=True)
     if (user_code < 0).any():
         raise ValueError(
@@ -181,6 +185,21 @@ def sessionize(
     after = (len(users), len(first_times), n_items)
     report.append(_step("sessionize", description, before, after))
     return session_ids, items, times, report
+
+
+def _warn_unlikely_unit(times, time_unit):
+    """Warn when numeric ``times``, read in ``time_unit``, lie beyond ``_LATEST`` (years after
+    1970): times since 1970 in a finer unit than the one passed."""
+    if times.dtype.kind not in "iuf" or not len(times) or time_unit == "ns":
+        return
+    years = float(times.max()) / _UNITS_PER_SECOND[time_unit] / _SECONDS_PER_YEAR
+    if years > _LATEST:
+        finer = {"s": "'ms'", "ms": "'us'", "us": "'ns'"}[time_unit]
+        _warn(
+            f"sessionize: the timestamps, read in time_unit={time_unit!r}, reach {years:,.0f} "
+            f"years after 1970. If they are in a finer unit, pass it (time_unit={finer}, ...): "
+            "read in too coarse a unit, every pause looks longer than gap."
+        )
 
 
 def _duration(seconds):

@@ -38,13 +38,21 @@ def id_kind(ids):
     return infer_dtype(ids.ravel(), skipna=False)
 
 
-def _mixed_types_error(name, values):
+def _mixed_types_error(name, values, padding_value=NO_PADDING):
     seen = {}
     for value in values:  # only on the error path: a few values suffice to name the types
         seen.setdefault(type(value).__name__, value)
         if len(seen) > 1:
             break
     examples = " and ".join(f"{value!r} ({kind})" for kind, value in seen.items())
+    negative = [v for v in values if isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                and v < 0]
+    if negative and padding_value is not NO_PADDING:  # padded with another value than expected
+        return TypeError(
+            f"{name} holds {negative[0]!r} among item ids of another type, as if padded with "
+            f"{negative[0]!r}, but padding_value is {padding_value!r}: pad with "
+            f"{padding_value!r}, or give the model padding_value={negative[0]!r}."
+        )
     return TypeError(
         f"{name} holds item ids of mixed types, such as {examples}. Item ids must all be of "
         "one type: convert them, e.g. with .astype(str) on the column they come from."
@@ -83,7 +91,7 @@ def _check_objects(array, name, padding_value):
         )
     if kind == "boolean":
         raise TypeError(f"{name} must hold item ids; got booleans.")
-    raise _mixed_types_error(name, values)
+    raise _mixed_types_error(name, values, padding_value)
 
 
 def _check_numbers(array, name, padding_value):

@@ -309,6 +309,10 @@ def check_string_ids(estimator):
         clone(estimator).fit(mixed, y)
     with pytest.raises(TypeError, match="got dtype bool"):
         clone(estimator).fit(X > 3, y)
+    padded_otherwise = np.where(X < 0, -1, np.char.add("i", X.astype(str)).astype(object))
+    with pytest.raises(TypeError, match=r"X holds -1 among item ids of another type, as if "
+                       r"padded with -1, but padding_value is None.*padding_value=-1"):
+        clone(estimator).set_params(padding_value=None).fit(padded_otherwise, y.astype(str))
     with pytest.raises(TypeError, match=r"X holds string item ids, but this model was fitted "
                        r"on integer ids"):
         fitted(estimator).predict(X.astype(str))

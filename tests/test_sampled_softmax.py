@@ -108,6 +108,32 @@ def test_accidental_hits_are_left_out():
     assert alone.item() == pytest.approx(0.0)
 
 
+def test_rows_of_one_session_leave_out_each_others_targets():
+    """With ``sessions``, a row's loss is its loss over the candidates without the other rows
+    of its session (their target columns removed), by definition; every row its own session
+    is no session at all."""
+    query, weights, target = _problem(n_items=12, batch=7, seed=2)
+    target[3] = target[2]  # a repeat within a session: the positive is then the first copy
+    sessions = torch.tensor([0, 0, 1, 1, 1, 2, 3])
+    candidates = torch.cat([target, torch.tensor([0, 5, 7, 5])])
+    log_q = torch.rand(12, generator=torch.Generator().manual_seed(1))[candidates]  # by item
+    per_row = []
+    for row in range(len(target)):
+        kept = [c for c in range(len(candidates)) if not (
+            c < len(target) and c != row and sessions[c] == sessions[row])]
+        per_row.append(sampled_cross_entropy(
+            query[row : row + 1], weights[candidates[kept]], target[row : row + 1],
+            candidates[kept], log_q[kept]))
+    got = sampled_cross_entropy(query, weights[candidates], target, candidates, log_q,
+                                sessions=sessions)
+    torch.testing.assert_close(got, torch.stack(per_row).mean())
+    alone = torch.arange(len(target))
+    torch.testing.assert_close(
+        sampled_cross_entropy(query, weights[candidates], target, candidates, log_q,
+                              sessions=alone),
+        sampled_cross_entropy(query, weights[candidates], target, candidates, log_q))
+
+
 def _mean_sampled_gradient(query, weights, target, sampler, draws, correct=True):
     total = torch.zeros_like(query)
     for _ in range(draws):

@@ -7,7 +7,13 @@ from .._ranking import SCORE_ITEMS, rank_items
 from .sampled_softmax import sampled_cross_entropy
 from .softmax import CACHE_CELLS, item_cross_entropy
 
-__all__ = ["SessionNetwork"]
+__all__ = ["SessionNetwork", "sessions_of"]
+
+
+def sessions_of(x):
+    """The session of each row of a batch: ``x.session`` of a
+    :class:`~skvaser.nn.batching.SessionClicks`, None for a tensor of prefixes."""
+    return None if isinstance(x, torch.Tensor) else x.session
 
 
 class SessionNetwork(nn.Module):
@@ -37,7 +43,9 @@ class SessionNetwork(nn.Module):
         ``y``, codes 1..n_items) and optionally ``"regularization"`` (weighted by the trainer's
         annealed ``beta``).
         """
-        return {"reconstruction": self.reconstruction(self.query(x, generator), y)}
+        return {
+            "reconstruction": self.reconstruction(self.query(x, generator), y, sessions_of(x))
+        }
 
     #: Draws the shared negatives of the sampled softmax
     #: (:class:`~skvaser.nn.sampled_softmax.NegativeSampler`); None: the full softmax. Set by
@@ -53,14 +61,16 @@ class SessionNetwork(nn.Module):
     #: target distribution (:meth:`reconstruction`); set by the estimator before training.
     label_smoothing = 0.0
 
-    def reconstruction(self, query, y):
+    def reconstruction(self, query, y, sessions=None):
         """Mean softmax cross-entropy (nats) of the next items ``y`` (codes 1..n_items) given
         the queries (B, D) of their prefixes.
 
         Without a :attr:`sampler`, over all items, blocked on the CPU
         (:func:`~skvaser.nn.softmax.item_cross_entropy`); with one, over the batch's targets
         and the sampler's shared negatives, log-Q corrected
-        (:func:`~skvaser.nn.sampled_softmax.sampled_cross_entropy`).
+        (:func:`~skvaser.nn.sampled_softmax.sampled_cross_entropy`), where the rows of one of
+        the ``sessions`` (LongTensor (B,), :func:`sessions_of`; None: every row its own) do not
+        take each other's targets for negatives.
 
         Both are against targets smoothed by :attr:`label_smoothing` ``eps``, which needs no
         second pass over the scores: the cross-entropy against
@@ -83,7 +93,7 @@ class SessionNetwork(nn.Module):
         weights = self.candidate_weights(candidates)
         log_counts = self.sampler.log_expected_counts(candidates, len(target))
         loss = sampled_cross_entropy(
-            query, weights, target, candidates, log_counts, self.product_dtype
+            query, weights, target, candidates, log_counts, self.product_dtype, sessions
         )
         if self.label_smoothing:
             estimate = (weights * torch.exp(-log_counts)[:, None]).sum(dim=0)

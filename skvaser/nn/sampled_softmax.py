@@ -19,6 +19,11 @@ twice, which its expected count accounts for.
 the row's own column); every other copy of the target among the candidates (another row with
 the same target, or a sampled negative equal to it) is masked out of that row's softmax, so the
 target is never pushed down as its own negative (TensorFlow's ``remove_accidental_hits``).
+
+**Rows of one session.** Where a batch holds several prefixes of one session (``batching=
+"sessions"``), their targets are that session's next clicks: the items it is about to click
+again or for the first time. Each row's softmax leaves out the targets of the other rows of
+its session, so that a session's own items are not pushed down as its negatives.
 """
 
 import numpy as np
@@ -28,7 +33,9 @@ import torch.nn.functional as F
 __all__ = ["NegativeSampler", "sampled_cross_entropy"]
 
 
-def sampled_cross_entropy(query, candidate_weights, target, candidates, log_q, product_dtype=None):
+def sampled_cross_entropy(
+    query, candidate_weights, target, candidates, log_q, product_dtype=None, sessions=None
+):
     """Mean log-Q-corrected softmax cross-entropy of ``target`` among ``candidates``.
 
     Parameters
@@ -45,6 +52,9 @@ def sampled_cross_entropy(query, candidate_weights, target, candidates, log_q, p
         offset cancels); subtracted from its logits.
     product_dtype : torch.dtype, optional
         Precision of the matrix product (default: that of ``query``).
+    sessions : LongTensor (B,), optional
+        The session of each row, when the first ``B`` candidates are the rows' targets: a
+        row's softmax then leaves out the targets of the other rows of its session.
 
     Returns
     -------
@@ -58,6 +68,8 @@ def sampled_cross_entropy(query, candidate_weights, target, candidates, log_q, p
     logits = logits - log_q.to(query.dtype)
     hits = candidates[None, :] == target[:, None]  # (B, C)
     positive = hits.to(torch.uint8).argmax(dim=1)  # the first copy of each row's target
+    if sessions is not None:
+        hits[:, : len(target)] |= sessions[:, None] == sessions[None, :]
     hits[torch.arange(len(target), device=target.device), positive] = False
     return F.cross_entropy(logits.masked_fill(hits, -torch.inf), positive)
 

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import SessionNetwork
+from .base import SessionNetwork, sessions_of
 from .flows import PlanarFlowParameters, planar_flows
 from .layers import NARMEncoder, seeded_dropout
 
@@ -104,6 +104,6 @@ class VASERNetwork(SessionNetwork):
     def loss_terms(self, x, y, generator):
         decoded, regularization = self._latent(x, generator)
         return {
-            "reconstruction": self.reconstruction(self.bilinear(decoded), y),
+            "reconstruction": self.reconstruction(self.bilinear(decoded), y, sessions_of(x)),
             "regularization": regularization.mean(),
         }

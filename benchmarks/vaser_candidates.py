@@ -154,8 +154,8 @@ class CosineScoresNetwork(VASERNetwork):
     def item_weights(self):
         return F.normalize(super().item_weights(), dim=1)
 
-    def reconstruction(self, query, y):  # training's queries are VASER's: normalise them here
-        return super().reconstruction(COSINE_SCALE * F.normalize(query, dim=1), y)
+    def reconstruction(self, query, y, sessions=None):  # VASER's queries: normalise them here
+        return super().reconstruction(COSINE_SCALE * F.normalize(query, dim=1), y, sessions)
 
 
 class ItemBiasNetwork(VASERNetwork):
@@ -171,8 +171,8 @@ class ItemBiasNetwork(VASERNetwork):
     def item_weights(self):
         return torch.cat([super().item_weights(), self.item_bias], dim=1)
 
-    def reconstruction(self, query, y):  # training's queries are VASER's: extend them here
-        return super().reconstruction(self._with_one(query), y)
+    def reconstruction(self, query, y, sessions=None):  # VASER's queries: extend them here
+        return super().reconstruction(self._with_one(query), y, sessions)
 
     @staticmethod
     def _with_one(query):

@@ -219,6 +219,28 @@ def test_empty_ids_are_dropped_with_a_count(tmp_path):
         load_click_log(frame)
 
 
+def test_dropped_rows_times_are_not_read_and_errors_name_the_rows_of_the_file(tmp_path):
+    # A truncated last line ("2,,") is dropped for its id, not refused for its time.
+    text = "session_id,item_id,timestamp\n1,5,10\n1,6,11\n2,,\n"
+    with pytest.warns(UserWarning, match="dropped 1 of 3"):
+        data = load_click_log(_write(tmp_path / "c.csv", text))
+    np.testing.assert_array_equal(data.timestamps, [10, 11])
+    text = "session_id,item_id,timestamp\n1,5,10\n,6,x\n2,7,12\n"
+    with pytest.warns(UserWarning, match="dropped 1 of 3"):
+        assert load_click_log(_write(tmp_path / "d.csv", text)).timestamps.tolist() == [10, 12]
+    # Rows after a dropped one keep their numbers in messages.
+    frame = pd.DataFrame(
+        {"session_id": [1, None, 2, 3], "item_id": [1.0, 2.0, 3.0, 4.5], "timestamp": [1, 2, 3, 4]}
+    )
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match=r"4.5 \(data row 4\)"):
+        load_click_log(frame)
+    frame = frame.assign(item_id=[1, 2, 3, 4], timestamp=[1, 2, None, 4])
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match="empty on data row 3"):
+        load_click_log(frame)
+    with pytest.warns(UserWarning):
+        untimed = load_click_log(frame.drop(columns="timestamp"), time_col=None)
+    np.testing.assert_array_equal(untimed.timestamps, [0, 2, 3])
+
 def test_iso_dates_and_time_format(tmp_path):
     rows = [
         (1, 5, "2014-04-06T20:21:58.444Z"),

@@ -235,7 +235,7 @@ def _ids(column, name, source):
             position = np.argmax(fractional)
             raise ValueError(
                 f"{source}: column {name!r} holds {float(numbers[position])!r} (data row "
-                f"{_row(position)}), not an integer id; ids are integers or strings."
+                f"{_row(column.index[position])}), not an integer id; ids are integers or strings."
             )
         return numbers.astype(np.int64)
     if kind in {"string", "bytes"}:
@@ -306,11 +306,13 @@ def _numbers_in_seconds(column, numbers, name, source, time_unit):
 
 
 def _times(column, name, source, *, time_format, time_unit, missing_time):
-    """Seconds of every row; rows without a time follow ``missing_time``."""
+    """Seconds of every row; rows without a time follow ``missing_time``. Messages name a
+    row by ``column``'s index: its 0-based position in the file or frame."""
     missing = column.isna().to_numpy()
     if missing.any() and missing_time == "error":
         raise ValueError(
-            f"{source}: column {name!r} is empty on data row {_row(np.argmax(missing))}. If "
+            f"{source}: column {name!r} is empty on data row "
+            f"{_row(column.index[np.argmax(missing)])}. If "
             "the rows are in time order, pass missing_time='file_order' to order untimed rows "
             "by their position in the file."
         )
@@ -366,21 +368,21 @@ def _log(frame, source, columns, *, time_format=None, time_unit="s", missing_tim
             f"{source}: dropped {int(empty.sum()):,} of {len(frame):,} clicks without an id: "
             f"{', '.join(where)} empty."
         )
+    kept = frame[~empty] if empty.any() else frame
+    if not len(kept):
+        raise ValueError(f"{source}: no click is left: every row has an empty id.")
     if columns["timestamps"] is None:
-        times = np.arange(len(frame), dtype=np.int64)
-    else:
+        times = kept.index.to_numpy(np.int64)  # the rows' positions
+    else:  # the dropped rows' times are not read: a truncated last row drops without an error
         times = _times(
-            frame[columns["timestamps"]],
+            kept[columns["timestamps"]],
             columns["timestamps"],
             source,
             time_format=time_format,
             time_unit=time_unit,
             missing_time=missing_time,
         )
-    kept = frame[~empty] if empty.any() else frame
-    if not len(kept):
-        raise ValueError(f"{source}: no click is left: every row has an empty id.")
-    data = Bunch(timestamps=times[~empty])
+    data = Bunch(timestamps=times)
     for field in id_fields:
         label = columns[field]
         data[field] = None if label is None else _ids(kept[label], label, source)
@@ -500,7 +502,7 @@ def load_click_log(
     -----
     UserWarning
         When rows with an empty session, item or user id are dropped (the message says how
-        many).
+        many); their times are not read, so a truncated last line is dropped, not refused.
 
     See Also
     --------

@@ -10,6 +10,7 @@ import sys
 import warnings
 from abc import abstractmethod
 from collections.abc import Iterable
+from contextlib import contextmanager
 from numbers import Integral
 
 import numpy as np
@@ -22,7 +23,7 @@ from ._validation import check_item_ids, check_padding_value, id_kind, is_paddin
 from .datasets._prefixes import sessions_to_queries
 from .metrics import recall_at_k
 
-__all__ = ["BaseRecommender", "RANKING_PARAMETERS", "warn_at_caller"]
+__all__ = ["BaseRecommender", "RANKING_PARAMETERS", "unchanged_on_error", "warn_at_caller"]
 
 #: Docstring text of the parameters every recommender shares (defined once).
 RANKING_PARAMETERS = """\
@@ -51,6 +52,32 @@ def warn_at_caller(message, category=UserWarning):
     ):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level + 1)
+
+
+class _FitOutcome:
+    """What :func:`unchanged_on_error` yields: ``keep()`` marks a failing fit's state as
+    worth keeping (finished epochs)."""
+
+    kept = False
+
+    def keep(self):
+        self.kept = True
+
+
+@contextmanager
+def unchanged_on_error(estimator):
+    """Give ``estimator`` back its attributes if the block raises, unless it called
+    ``keep()`` on what this yields: a fit that fails leaves the model it was called on,
+    fitted or not, rather than a new vocabulary beside an old network."""
+    before = dict(estimator.__dict__)
+    outcome = _FitOutcome()
+    try:
+        yield outcome
+    except BaseException:
+        if not outcome.kept:
+            estimator.__dict__.clear()
+            estimator.__dict__.update(before)
+        raise
 
 
 class BaseRecommender(BaseEstimator):
@@ -185,11 +212,9 @@ class BaseRecommender(BaseEstimator):
         if empty.all():
             raise ValueError("Every prefix in X is empty (all padding): there is nothing to learn.")
         if empty.any():
-            warnings.warn(
+            warn_at_caller(
                 f"{empty.sum()} of {len(X)} prefixes in X contain no click (all padding); "
-                "they are left out of training.",
-                UserWarning,
-                stacklevel=3,
+                "they are left out of training."
             )
             X, y, padding = X[~empty], y[~empty], padding[~empty]
         clicks = np.concatenate([X[~padding], y])

@@ -8,7 +8,7 @@ from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from ._sklearn import Interval, _BaseComposition
-from .base import RANKING_PARAMETERS, BaseRecommender
+from .base import RANKING_PARAMETERS, BaseRecommender, unchanged_on_error
 from .models import VASERRecommender
 from .neighbors import SessionKNNRecommender
 
@@ -149,8 +149,9 @@ class VotingRecommender(_BaseComposition, BaseRecommender):
         ``estimators`` (and, where ``weights`` is None, their weights in ``weights``), so that
         the change is kept and the votes stay weighted as before.
         """
-        if self.estimators is None and "estimators" not in params and (
-            set(params) - set(self._get_param_names())
+        members = {name for name, _ in self._estimators}
+        if self.estimators is None and "estimators" not in params and any(
+            key.split("__")[0] in members for key in params
         ):
             if self.weights is None:
                 self.weights = list(DEFAULT_WEIGHTS)
@@ -216,28 +217,26 @@ class VotingRecommender(_BaseComposition, BaseRecommender):
         self : VotingRecommender
             The fitted recommender.
         """
-        names, recommenders = self._check_members()
-        self._member_weights(len(recommenders))
-        # a failure below leaves this model unfitted, not holding the members of an earlier
-        # fit beside this fit's items
-        self.__dict__.pop("estimators_", None)
-        codes, targets = self._prepare_fit(X, y)  # warns once about empty rows
-        groups = self._training_groups(X, groups)
-        # the members see the checked rows (item ids) without the empty ones
-        ids = np.empty(self.n_items_ + 1, dtype=self.items_.dtype)
-        ids[0], ids[1:] = self.padding_value, self.items_
-        X_members, y_members = ids[codes], ids[targets]
-        members = []
-        for recommender in recommenders:
-            member = clone(recommender).set_params(padding_value=self.padding_value)
-            takes_groups = "groups" in inspect.signature(member.fit).parameters
-            if takes_groups and groups is not None:
-                member.fit(X_members, y_members, groups=groups)
-            else:
-                member.fit(X_members, y_members)
-            members.append(member)
-        self.estimators_ = members
-        self.named_estimators_ = dict(zip(names, members))
+        with unchanged_on_error(self):
+            names, recommenders = self._check_members()
+            self._member_weights(len(recommenders))
+            codes, targets = self._prepare_fit(X, y)  # warns once about empty rows
+            groups = self._training_groups(X, groups)
+            # the members see the checked rows (item ids) without the empty ones
+            ids = np.empty(self.n_items_ + 1, dtype=self.items_.dtype)
+            ids[0], ids[1:] = self.padding_value, self.items_
+            X_members, y_members = ids[codes], ids[targets]
+            members = []
+            for recommender in recommenders:
+                member = clone(recommender).set_params(padding_value=self.padding_value)
+                takes_groups = "groups" in inspect.signature(member.fit).parameters
+                if takes_groups and groups is not None:
+                    member.fit(X_members, y_members, groups=groups)
+                else:
+                    member.fit(X_members, y_members)
+                members.append(member)
+            self.estimators_ = members
+            self.named_estimators_ = dict(zip(names, members))
         return self
 
     def _rank(self, codes, k, *, allowed, exclude_seen):

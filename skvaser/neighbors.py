@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._progress import progress
 from ._ranking import top_k
 from ._sklearn import Interval, StrOptions
-from .base import RANKING_PARAMETERS, BaseRecommender
+from .base import RANKING_PARAMETERS, BaseRecommender, unchanged_on_error
 
 __all__ = ["ItemKNNRecommender", "SessionKNNRecommender"]
 
@@ -201,18 +201,19 @@ class ItemKNNRecommender(BaseRecommender):
         self : ItemKNNRecommender
             The fitted recommender.
         """
-        started = time.perf_counter()
-        sessions, _ = _training_sessions(self, X, y, groups)
-        sessions, support, order, rank = _by_popularity(sessions)
-        _say(self, f"{sessions.shape[0]:,} sessions of {self.n_items_:,} items", started)
-        started = time.perf_counter()
-        self._similarity = self._neighbours(sessions, support[order])
-        _say(self, f"similarities, {self._similarity.nnz:,} kept", started)
-        self._order = order
-        self._rank_of = rank
-        self._popularity_order = order  # cold start: the items of the most sessions
-        self.item_popularity_ = support
-        self.n_sessions_ = sessions.shape[0]
+        with unchanged_on_error(self):
+            started = time.perf_counter()
+            sessions, _ = _training_sessions(self, X, y, groups)
+            sessions, support, order, rank = _by_popularity(sessions)
+            _say(self, f"{sessions.shape[0]:,} sessions of {self.n_items_:,} items", started)
+            started = time.perf_counter()
+            self._similarity = self._neighbours(sessions, support[order])
+            _say(self, f"similarities, {self._similarity.nnz:,} kept", started)
+            self._order = order
+            self._rank_of = rank
+            self._popularity_order = order  # cold start: the items of the most sessions
+            self.item_popularity_ = support
+            self.n_sessions_ = sessions.shape[0]
         return self
 
     def _neighbours(self, sessions, support):
@@ -490,28 +491,29 @@ class SessionKNNRecommender(BaseRecommender):
         self : SessionKNNRecommender
             The fitted recommender.
         """
-        started = time.perf_counter()
-        sessions, last_row = _training_sessions(self, X, y, groups)
-        sessions = sp.csr_array(sessions[np.argsort(-last_row, kind="stable")])
-        sessions, support, order, rank = _by_popularity(sessions)
-        sessions.sort_indices()
-        n_sessions = sessions.shape[0]
+        with unchanged_on_error(self):
+            started = time.perf_counter()
+            sessions, last_row = _training_sessions(self, X, y, groups)
+            sessions = sp.csr_array(sessions[np.argsort(-last_row, kind="stable")])
+            sessions, support, order, rank = _by_popularity(sessions)
+            sessions.sort_indices()
+            n_sessions = sessions.shape[0]
 
-        transposed = sp.csr_array(sessions.T)  # (n_items, n_sessions), newest session first
-        transposed.sort_indices()
-        if self.sample_size is not None:  # each item keeps its sample_size newest sessions
-            transposed = _first_per_row(transposed, self.sample_size)
-        idf = np.log(n_sessions / np.maximum(support[order], 1))
+            transposed = sp.csr_array(sessions.T)  # (n_items, n_sessions), newest session first
+            transposed.sort_indices()
+            if self.sample_size is not None:  # each item keeps its sample_size newest sessions
+                transposed = _first_per_row(transposed, self.sample_size)
+            idf = np.log(n_sessions / np.maximum(support[order], 1))
 
-        self._sessions = sessions
-        self._sessions_by_item = transposed
-        self._session_norm = np.sqrt(np.diff(sessions.indptr)).astype(np.float64)
-        self._item_weight = 1.0 + self.idf_weighting * idf if self.idf_weighting else None
-        self._order = order
-        self._rank_of = rank
-        self._popularity_order = order  # cold start: the items of the most sessions
-        self.item_popularity_ = support
-        self.n_sessions_ = n_sessions
+            self._sessions = sessions
+            self._sessions_by_item = transposed
+            self._session_norm = np.sqrt(np.diff(sessions.indptr)).astype(np.float64)
+            self._item_weight = 1.0 + self.idf_weighting * idf if self.idf_weighting else None
+            self._order = order
+            self._rank_of = rank
+            self._popularity_order = order  # cold start: the items of the most sessions
+            self.item_popularity_ = support
+            self.n_sessions_ = n_sessions
         _say(self, f"{n_sessions:,} sessions of {self.n_items_:,} items", started)
         return self
 

@@ -441,6 +441,33 @@ def _network_class(estimator):
     return type(_fitted(type(estimator)).network_)
 
 
+def check_a_failed_refit_keeps_the_model(estimator):
+    """A fit that fails -- on its data, or in its first epoch -- leaves the fitted model as it
+    was: its vocabulary, its width and its predictions."""
+    X, y = data()
+    model = fitted(estimator)
+    expected = model.predict(X)
+    other_items = np.where(X >= 0, X + 1000, X)[:, 1:]  # another vocabulary, another width
+    with pytest.raises(ValueError, match="rows but y has"):
+        model.fit(other_items, y[:-1] + 1000)
+    if isinstance(model, NeuralRecommender):
+        original = _network_class(estimator).loss_terms
+
+        def diverging(self, x, y_, generator):
+            return {name: term * np.nan for name, term in original(self, x, y_, generator).items()}
+
+        with pytest.MonkeyPatch.context() as patch, warnings.catch_warnings():
+            warnings.simplefilter("error")  # nothing was trained: no warning about weights
+            patch.setattr(_network_class(estimator), "loss_terms", diverging)
+            with pytest.raises(FloatingPointError):
+                model.fit(other_items, y + 1000)
+    else:
+        with pytest.raises(ValueError, match="one session per row"):
+            model.fit(other_items, y + 1000, groups=np.zeros(len(y) - 1))
+    assert model.n_features_in_ == MAX_LEN and model.items_.max() < 1000
+    np.testing.assert_array_equal(model.predict(X), expected)
+
+
 def check_diverged_loss_names_the_term(estimator):
     """A NaN or infinite loss term stops fit with a FloatingPointError naming that term."""
     X, y = data()
@@ -656,6 +683,7 @@ def _yield_recommender_checks(estimator):
         yield check_same_random_state_same_model
     yield check_clone_is_unfitted
     yield check_params_stored_verbatim
+    yield check_a_failed_refit_keeps_the_model
     if isinstance(estimator, NeuralRecommender):
         yield check_diverged_loss_names_the_term
         yield check_keyboard_interrupt_keeps_a_usable_model

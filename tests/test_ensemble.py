@@ -12,7 +12,6 @@ from _settings import make_fast
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 
 from skvaser import (
@@ -199,17 +198,25 @@ def test_default_weights_follow_the_members():
     assert VotingRecommender(estimators=_members())._member_weights(2).tolist() == [1.0, 1.0]
 
 
-def test_a_failed_refit_leaves_the_model_unfitted():
+def test_a_failed_refit_leaves_the_earlier_fit():
     X, y, groups = _data()
     model = VotingRecommender(estimators=_members()).fit(X, y)
+    expected = model.predict(X)
     with pytest.raises(ValueError, match="one session per row of X"):
-        model.fit(X, y, groups=groups[:-1])
+        model.fit(X[:-5], y[:-5], groups=groups[:-1])
     model.set_params(estimators=[*_members(), ("bad", ItemKNNRecommender(n_neighbors=0))])
     model.set_params(weights=None)
     with pytest.raises(ValueError, match="n_neighbors"):
-        model.fit(X, y)
-    with pytest.raises(NotFittedError):
-        model.predict(X)
+        model.fit(X[:-5], y[:-5])
+    np.testing.assert_array_equal(model.predict(X), expected)
+    assert len(model.estimators_) == 2
+
+
+def test_a_failed_set_params_changes_nothing():
+    model = VotingRecommender()
+    with pytest.raises(ValueError, match="Invalid parameter 'foo'"):
+        model.set_params(foo=1)
+    assert model.estimators is None and model.weights is None
 
 
 def test_persistence_dump_names_joblib_instead(tmp_path):

@@ -209,6 +209,29 @@ def test_a_nan_loss_names_the_epoch_and_restores_the_last_finite_epoch(
     assert_same(state(net), weights)
 
 
+def test_weights_left_non_finite_by_the_last_step_raise(monkeypatch):
+    """A NaN gradient under a finite loss: no loss of the epoch shows it, the weights do."""
+    train_rows = batches(*rows())
+    steps = {"taken": 0}
+    real_loss_terms = NARMNetwork.loss_terms
+
+    def loss_terms(self, x, y, generator):
+        terms = real_loss_terms(self, x, y, generator)
+        steps["taken"] += 1
+        if steps["taken"] == train_rows.n_training_batches:  # the epoch's last step
+            weights = next(self.parameters())
+            terms["reconstruction"] = terms["reconstruction"] + torch.sqrt(weights.sum() * 0)
+        return terms
+
+    monkeypatch.setattr(NARMNetwork, "loss_terms", loss_terms)
+    net = network()
+    before = state(net)
+    with pytest.raises(FloatingPointError, match="weights became NaN or infinite at the last "
+                       "step of epoch 1"):
+        train(net, train_rows, max_iter=1)
+    assert_same(state(net), before)
+
+
 # ---------------------------------------------------------------------- progress
 def test_silent_at_verbose_0(capsys):
     train(network(), batches(*rows()), max_iter=2)

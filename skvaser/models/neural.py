@@ -13,7 +13,7 @@ from .._items import UNKNOWN
 from .._ranking import SCORE_ITEMS
 from .._sklearn import Interval, StrOptions
 from .._validation import is_padding
-from ..base import BaseRecommender
+from ..base import BaseRecommender, unchanged_on_error
 from ..nn._torch_compat import cpu_has_bfloat16_dot_products
 from ..nn.batching import PrefixBatches, SessionBatches
 from ..nn.sampled_softmax import NegativeSampler, popularity_counts
@@ -157,57 +157,68 @@ class NeuralRecommender(BaseRecommender):
         Returns
         -------
         self
-        """
-        warm = self.warm_start and hasattr(self, "network_")
-        if warm:
-            X_codes, y_codes = self._prepare_warm_fit(X, y)
-        else:
-            X_codes, y_codes = self._prepare_fit(X, y)
-            self.device_ = resolve_device(self.device)
-            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-            self._seed = int(seed)
-            self._built_with = self._network_arguments()
-            with torch.random.fork_rng(devices=[]):  # initialise without touching global RNGs
-                torch.manual_seed(self._seed)
-                self.network_ = self._build_network(self.n_items_).to(self.device_)
-            self._history = TrainingHistory()
-            self._steps = 0
-        self.matmul_precision_ = resolve_matmul_precision(self.matmul_precision, self.device_)
-        self.network_.product_dtype = getattr(torch, self.matmul_precision_)
-        self.network_.label_smoothing = self.label_smoothing
-        generator = torch.Generator(device=self.device_).manual_seed(self._seed + self._steps + 1)
-        batch_generator = torch.Generator().manual_seed(self._seed + self._steps + 2)
 
-        train, validation = self._split_validation(X_codes, y_codes)
-        self._set_sampling(train)
-        if hasattr(self, "beta_annealing_steps"):  # the variational models
-            self.beta_annealing_steps_ = resolve_annealing_steps(
-                self.beta_annealing_steps, self.max_iter * train.n_training_batches
-            )
-        try:
-            with float32_on_cuda(self.device_):
-                self._history, self._steps = train_network(
-                    self.network_,
-                    train,
-                    validation,
-                    max_iter=self.max_iter,
-                    learning_rate=self.learning_rate_init,
-                    learning_rate_decay=self.learning_rate_decay,
-                    beta=getattr(self, "beta", 0.0),
-                    beta_annealing_steps=getattr(self, "beta_annealing_steps_", 0),
-                    n_iter_no_change=self.n_iter_no_change,
-                    tol=self.tol,
-                    ema_decay=self.ema_decay,
-                    generator=generator,
-                    batch_generator=batch_generator,
-                    verbose=self.verbose,
-                    label=type(self).__name__,
-                    history=self._history,
-                    start_step=self._steps,
+        Notes
+        -----
+        A fit that raises before it finishes an epoch (bad data, an unavailable device, a loss
+        that diverges in its first epoch) leaves the recommender as it was, fitted or not. One
+        that raises later keeps the weights of its finished epochs, with a warning.
+        """
+        with unchanged_on_error(self) as outcome:
+            warm = self.warm_start and hasattr(self, "network_")
+            if warm:
+                X_codes, y_codes = self._prepare_warm_fit(X, y)
+            else:
+                X_codes, y_codes = self._prepare_fit(X, y)
+                self.device_ = resolve_device(self.device)
+                seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+                self._seed = int(seed)
+                self._built_with = self._network_arguments()
+                with torch.random.fork_rng(devices=[]):  # initialise without touching global RNGs
+                    torch.manual_seed(self._seed)
+                    self.network_ = self._build_network(self.n_items_).to(self.device_)
+                self._history = TrainingHistory()
+                self._steps = 0
+            self.matmul_precision_ = resolve_matmul_precision(self.matmul_precision, self.device_)
+            self.network_.product_dtype = getattr(torch, self.matmul_precision_)
+            self.network_.label_smoothing = self.label_smoothing
+            step_seed = self._seed + self._steps
+            generator = torch.Generator(device=self.device_).manual_seed(step_seed + 1)
+            batch_generator = torch.Generator().manual_seed(step_seed + 2)
+
+            train, validation = self._split_validation(X_codes, y_codes)
+            self._set_sampling(train)
+            if hasattr(self, "beta_annealing_steps"):  # the variational models
+                self.beta_annealing_steps_ = resolve_annealing_steps(
+                    self.beta_annealing_steps, self.max_iter * train.n_training_batches
                 )
-        finally:  # a failed fit re-raises with the weights of its finished epochs: record them
-            self.network_.sampler = None  # training state only: never pickled or kept
-            self._record(self._history, validation is not None)
+            finished_before = len(self._history.loss)
+            try:
+                with float32_on_cuda(self.device_):
+                    self._history, self._steps = train_network(
+                        self.network_,
+                        train,
+                        validation,
+                        max_iter=self.max_iter,
+                        learning_rate=self.learning_rate_init,
+                        learning_rate_decay=self.learning_rate_decay,
+                        beta=getattr(self, "beta", 0.0),
+                        beta_annealing_steps=getattr(self, "beta_annealing_steps_", 0),
+                        n_iter_no_change=self.n_iter_no_change,
+                        tol=self.tol,
+                        ema_decay=self.ema_decay,
+                        generator=generator,
+                        batch_generator=batch_generator,
+                        verbose=self.verbose,
+                        label=type(self).__name__,
+                        history=self._history,
+                        start_step=self._steps,
+                    )
+            finally:  # a failed fit re-raises with the weights of its finished epochs: record them
+                self.network_.sampler = None  # training state only: never pickled or kept
+                self._record(self._history, validation is not None)
+                if self.n_iter_ > finished_before:
+                    outcome.keep()
         return self
 
     def _record(self, history, validated):

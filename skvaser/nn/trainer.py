@@ -5,14 +5,14 @@ Adam on mini-batches of equal-length prefixes held on the device; the loss is
 with ``ema_decay > 0`` a moving average of the weights (:class:`_WeightAverage`) is what is
 validated and kept; early stopping on Recall@20 of a held-out set restores the best weights.
 
-:func:`train_network` reads as its steps: one epoch of optimiser steps (:func:`_train_epoch`),
-each followed by the moving average's update, a check that every loss term stayed finite
-(:func:`_check_finite`), the epoch's record and the validation of the averaged weights
-(:class:`_EarlyStopping`), the weights to fall back on (:class:`_WeightKeeper`) and the
-progress report (:class:`_Progress`). An interrupted fit keeps the weights of its finished
-epochs (:func:`_warn_stopped_early`). The full softmax's scores of every step live in one
-:class:`~skvaser.nn.softmax.ScoreBuffer`, lent to the step's forward pass and released after its
-backward pass.
+:func:`train_network` reads as its steps: one epoch of optimiser steps (:func:`_train_epoch`), each
+followed by the moving average's update, a check that every loss term and weight stayed finite
+(:func:`_check_finite`, :func:`_check_finite_weights`), the epoch's record and the validation of
+the averaged weights (:class:`_EarlyStopping`), the weights to fall back on
+(:class:`_WeightKeeper`) and the progress report (:class:`_Progress`). An interrupted fit keeps the
+weights of its finished epochs (:func:`_warn_stopped_early`). The full softmax's scores of every
+step live in one :class:`~skvaser.nn.softmax.ScoreBuffer`, lent to the step's forward pass and
+released after its backward pass.
 """
 
 import time
@@ -60,6 +60,17 @@ def evaluate_network(network, batches, k=20):
         ranks = torch.arange(1, k + 1, device=top.device, dtype=torch.float32)
         reciprocal += (match / ranks).sum()
     return hits.item() / batches.n_samples, reciprocal.item() / batches.n_samples
+
+
+def _check_finite_weights(network, epoch):
+    """Raise when the epoch's last step left a weight NaN or infinite, which no loss of the
+    epoch shows (each is computed before its step)."""
+    finite = torch.stack([torch.isfinite(weight).all() for weight in network.parameters()])
+    if not bool(finite.all()):  # one device-to-host copy an epoch
+        raise FloatingPointError(
+            f"The network's weights became NaN or infinite at the last step of epoch {epoch}. "
+            "Lower learning_rate_init or check the input data."
+        )
 
 
 def _check_finite(per_step, epoch):
@@ -175,7 +186,7 @@ def train_network(
     (averaged) weights of the best epoch so far (with ``validation``) or of the last finished epoch,
     ``history.interrupted`` is set, a warning says how many epochs finished, and the function
     returns normally. Any other exception during training (a diverged loss, running out of
-    memory) restores the same weights, warns, and propagates.
+    memory) restores the same weights, warns (when an epoch had finished), and propagates.
     """
     if train.n_training_batches == 0:
         raise ValueError(
@@ -202,6 +213,7 @@ def train_network(
             )
             scheduler.step()
             _check_finite(per_step, epoch)
+            _check_finite_weights(network, epoch)
             trained = time.perf_counter() - started
             means = _record_losses(history, per_step)
             with average.swapped_in():
@@ -218,7 +230,8 @@ def train_network(
     except Exception:
         keeper.restore()
         network.eval()
-        _warn_stopped_early(history, validation, "failed")
+        if history.loss:  # else nothing was trained: the estimator puts its state back
+            _warn_stopped_early(history, validation, "failed")
         raise
     finally:
         network.score_buffer = None  # training state only: never pickled or kept

@@ -8,6 +8,7 @@ the padding of a prefix and is never an item.
 import numbers
 
 import numpy as np
+import pandas as pd
 from pandas.api.types import infer_dtype
 
 __all__ = ["check_item_ids", "check_padding_value", "is_padding", "id_kind", "NO_PADDING"]
@@ -138,7 +139,8 @@ def check_item_ids(values, *, name, padding_value=NO_PADDING, ndim=1):
         How the array is called in error messages (``"X"``, ``"item_ids"``).
     padding_value : object, default=NO_PADDING
         The value that marks padding (allowed among the ids, never one of them); by default
-        the ids hold no padding.
+        the ids hold no padding. With None, missing values (NaN, ``pd.NA``: what a data frame
+        makes of None) are padding too.
     ndim : int
         Required number of dimensions.
 
@@ -156,7 +158,9 @@ def check_item_ids(values, *, name, padding_value=NO_PADDING, ndim=1):
         raise ValueError(f"{name} must be {shape}; got an array of shape {array.shape}.")
     kind = array.dtype.kind
     if kind in "USO":
-        array = array.astype(object)
+        array = array.astype(object)  # a copy
+        if padding_value is None and kind == "O":  # a data frame's None padding: NaN or NA
+            array[pd.isna(array)] = None
         return _check_objects(array, name, padding_value) if array.size else array
     if kind in "bcmMV" or kind not in "iuf":
         raise TypeError(

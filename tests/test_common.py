@@ -16,6 +16,7 @@ import warnings
 
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from _settings import all_recommenders, fast_params, make_fast
@@ -295,6 +296,12 @@ def check_string_ids(estimator):
         np.testing.assert_array_equal(ranked, as_strings(reference.predict(X), kind))
         np.testing.assert_allclose(scores, reference.predict(X, return_scores=True)[1])
         assert model.score(as_strings(X, kind), as_strings(y, kind)) == reference.score(X, y)
+    # data frames of SKUs padded with None: pandas holds the padding as NaN or NA
+    expected = as_strings(reference.predict(X))
+    for frame in (pd.DataFrame(as_strings(X)), pd.DataFrame(as_strings(X)).astype("string")):
+        model = clone(estimator).set_params(padding_value=None).fit(frame, as_strings(y))
+        np.testing.assert_array_equal(model.items_, as_strings(reference.items_))
+        np.testing.assert_array_equal(model.predict(frame), expected)
     # NumPy string arrays, padded with -1 (the default)
     text = np.where(X < 0, "-1", X.astype(str))
     model = clone(estimator).fit(np.where(X < 0, -1, text.astype(object)), y.astype(str))

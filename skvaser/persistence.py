@@ -15,6 +15,7 @@ where others can write).
 import base64
 import io
 import json
+import os
 import zipfile
 from dataclasses import fields, is_dataclass
 
@@ -187,7 +188,8 @@ def dump(model, file):
     model : BaseRecommender
         A fitted recommender of skvaser's own classes.
     file : str, path-like or binary file object
-        Where to write the ``.npz`` archive.
+        Where to write the archive (an ``.npz`` file, at exactly this path, whatever its
+        suffix).
 
     See Also
     --------
@@ -216,7 +218,11 @@ def dump(model, file):
         "state": writer.encode(model.__getstate__(), name),
     }
     document = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
-    np.savez(file, **{_HEADER: document}, **writer.arrays)
+    if isinstance(file, str | os.PathLike):  # np.savez would append ".npz" to the name
+        with open(file, "wb") as stream:
+            np.savez(stream, **{_HEADER: document}, **writer.arrays)
+    else:
+        np.savez(file, **{_HEADER: document}, **writer.arrays)
 
 
 def load(file):
@@ -243,6 +249,8 @@ def load(file):
     try:
         with np.load(file, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
         raise ValueError(
             f"Could not read a skvaser model file ({exc}); it is truncated, damaged, or not "

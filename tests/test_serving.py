@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -229,6 +230,16 @@ def test_dump_and_load_give_the_same_model(model, tmp_path):
         found = loaded.predict(X, return_scores=True, **filters)
         np.testing.assert_array_equal(found[0], expected[0])
         np.testing.assert_array_equal(found[1], expected[1])
+
+
+def test_dump_writes_the_path_it_is_given(tmp_path):
+    model = fitted(skvaser.ItemKNNRecommender())
+    for path in (tmp_path / "model.skv", str(tmp_path / "model")):
+        dump(model, path)
+        assert Path(path).is_file() and not Path(f"{path}.npz").exists()
+        np.testing.assert_array_equal(load(path).items_, model.items_)
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "missing.npz")
 
 
 def _archive(model):

@@ -276,6 +276,16 @@ def test_long_sessions_keep_their_newest_clicks_without_groups():
     assert rebuilt.item_popularity_.tolist() == [0, 0, 1, 1, 1]
 
 
+def test_a_session_that_loops_over_its_window_is_not_rebuilt():
+    X, y, groups = _expand([[3, 5, 3], [1, 2]], max_len=1)  # [3]->5, [5]->3: a loop
+    assert ItemKNNRecommender().fit(X, y, groups).n_sessions_ == 2
+    assert ItemKNNRecommender().fit(X, y).n_sessions_ == 1  # the documented limit
+    X, y, groups = _expand([[3, 5, 3]], max_len=1)
+    for model in (ItemKNNRecommender(), SessionKNNRecommender()):
+        with pytest.raises(ValueError, match="No session could be rebuilt.*Pass groups"):
+            model.fit(X, y)
+
+
 def test_groups_of_the_wrong_length():
     X, y, groups = _expand([[1, 2, 3]], max_len=2)
     with pytest.raises(ValueError, match="groups must be 1-D with one session per row"):

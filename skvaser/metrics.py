@@ -3,6 +3,7 @@
 import numbers
 
 import numpy as np
+from pandas.api.types import infer_dtype
 from sklearn.metrics import make_scorer
 
 __all__ = [
@@ -47,7 +48,27 @@ def _check_ranking(y_true, y_pred, k):
     for name, array in (("y_true", y_true), ("y_pred", y_pred)):
         if array.dtype.kind == "f" and np.isnan(array).any():
             raise ValueError(f"{name} contains NaN.")
-    return y_true, y_pred[:, :k]
+    top = y_pred[:, :k]
+    true_kind, predicted_kind = _id_kind(y_true), _id_kind(top)
+    if None not in (true_kind, predicted_kind) and true_kind != predicted_kind:
+        raise TypeError(
+            f"y_true holds {true_kind} item ids but y_pred holds {predicted_kind} ones, so no "
+            "target can be found: give both one type (e.g. .astype(str) on both)."
+        )
+    return y_true, top
+
+
+def _id_kind(ids):
+    """``"numeric"``, ``"string"`` or ``"bytes"`` ids (padding such as None aside), or None
+    when the kind is not one of those."""
+    if ids.dtype.kind in "iuf":
+        return "numeric"
+    if ids.dtype.kind in "US":
+        return "string" if ids.dtype.kind == "U" else "bytes"
+    kind = infer_dtype(ids.ravel(), skipna=True)
+    if kind in ("integer", "floating", "mixed-integer-float"):
+        return "numeric"
+    return kind if kind in ("string", "bytes") else None
 
 
 def reciprocal_ranks(y_true, y_pred, *, k=20):

@@ -186,6 +186,27 @@ def test_bad_input(metric, y_true, y_pred, k, match):
         metric(y_true, y_pred, k=k)
 
 
+@pytest.mark.parametrize(
+    "y_true, y_pred, kinds",
+    [
+        (["1", "2"], [[1, 2], [2, 1]], "string item ids but y_pred holds numeric"),
+        ([1, 2], np.array([["1", None], ["2", "1"]], dtype=object), "numeric item ids but "
+         "y_pred holds string"),
+        ([b"a", b"b"], [["a", "b"], ["b", "a"]], "bytes item ids but y_pred holds string"),
+    ],
+)
+@pytest.mark.parametrize("metric", [recall_at_k, mrr_at_k])
+def test_ids_of_two_types_are_refused(metric, y_true, y_pred, kinds):
+    with pytest.raises(TypeError, match=f"y_true holds {kinds}.*astype"):
+        metric(y_true, y_pred, k=2)
+
+
+def test_ids_of_one_type_padded_otherwise_are_scored():
+    padded = np.array([["a", None], ["b", "a"]], dtype=object)
+    assert recall_at_k(np.array(["a", "a"], dtype=object), padded, k=2) == 1.0
+    assert recall_at_k([1.0, 2.0], [[1, 2], [-1, -1]], k=2) == 0.5
+
+
 # ---------------------------------------------------------------------- top_k
 def reference_top_k(scores, k):
     """Highest first, ties to the lower column: sort by (-score, column)."""

@@ -3,6 +3,7 @@
 from numbers import Integral
 
 import numpy as np
+import pandas as pd
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import check_random_state, indexable
 from sklearn.utils.validation import check_array
@@ -208,10 +209,14 @@ class SessionSplitter(GroupsConsumerMixin, BaseCrossValidator):
     @staticmethod
     def _session_rank(groups):
         """Number each row's session 0, 1, ... in the order of the sessions' first rows."""
-        _, first_row, codes = np.unique(groups, return_index=True, return_inverse=True)
-        rank = np.empty(len(first_row), dtype=np.int64)
-        rank[np.argsort(first_row)] = np.arange(len(first_row))
-        return rank[codes.reshape(-1)]
+        session = pd.factorize(groups, use_na_sentinel=True)[0]
+        missing = session < 0
+        if missing.any():
+            raise ValueError(
+                f"groups are missing (None or NaN) on {int(missing.sum()):,} of {len(groups):,} "
+                f"rows, the first at row {int(np.argmax(missing))}: give every row its session."
+            )
+        return session.astype(np.int64, copy=False)
 
     def _time_folds(self, n_sessions):
         n_splits, gap = self.n_splits, self.gap

@@ -204,6 +204,8 @@ def test_groups_are_required():
         (np.arange(5), "inconsistent numbers of samples"),
         (np.arange(6).reshape(6, 1), "1-D"),
         (np.array([0, 1, np.nan, 2, 3, 4]), "NaN"),
+        (np.array([0, 1, None, 2, None, 4], dtype=object), r"missing \(None or NaN\) on 2 of 6 "
+         "rows, the first at row 2"),
     ],
 )
 def test_bad_groups(groups, match):

@@ -61,8 +61,8 @@ class GRU4RecRecommender(NeuralRecommender):
     GRU is unrolled over the whole prefix (up to ``max_len`` clicks) and the gradient flows
     through all of it. The model and its scores are GRU4Rec's; the optimiser (Adam), the early
     stopping on the most recent rows and the input embedding (GRU4Rec's default feeds one-hot
-    vectors) follow the shared trainer of skvaser. An empty prefix is scored by the biases
-    alone, which learn the items' popularity.
+    vectors) follow the shared trainer of skvaser. A prefix without a known click gets the
+    most clicked next items, with NaN scores, as in every recommender.
 
     References
     ----------

@@ -53,8 +53,8 @@ class STAMPRecommender(NeuralRecommender):
 
     Notes
     -----
-    The attention weights are not normalised (no softmax), as in the paper. An empty prefix
-    has ``m_a = x_t = 0``; it is scored from ``tanh(bs) * tanh(bt)``.
+    The attention weights are not normalised (no softmax), as in the paper. A prefix without
+    a known click gets the most clicked next items, with NaN scores, as in every recommender.
 
     References
     ----------

@@ -19,6 +19,11 @@ __all__ = ["VotingRecommender"]
 DEFAULT_WEIGHTS = (3.0, 1.0)
 
 
+def _default_members():
+    """The members of ``estimators=None``, new each time."""
+    return [("vaser", VASERRecommender()), ("sknn", SessionKNNRecommender())]
+
+
 class VotingRecommender(_BaseComposition, BaseRecommender):
     __doc__ = f"""Ranks items by the weighted reciprocal ranks they get from several recommenders.
 
@@ -129,9 +134,7 @@ class VotingRecommender(_BaseComposition, BaseRecommender):
     @property
     def _estimators(self):
         """``estimators``, or the default members (what ``get_params`` reaches into)."""
-        if self.estimators is None:
-            return [("vaser", VASERRecommender()), ("sknn", SessionKNNRecommender())]
-        return self.estimators
+        return _default_members() if self.estimators is None else self.estimators
 
     @_estimators.setter
     def _estimators(self, value):
@@ -149,9 +152,8 @@ class VotingRecommender(_BaseComposition, BaseRecommender):
         ``estimators`` (and, where ``weights`` is None, their weights in ``weights``), so that
         the change is kept and the votes stay weighted as before.
         """
-        members = {name for name, _ in self._estimators}
         if self.estimators is None and "estimators" not in params and any(
-            key.split("__")[0] in members for key in params
+            key.split("__")[0] in dict(_default_members()) for key in params
         ):
             if self.weights is None:
                 self.weights = list(DEFAULT_WEIGHTS)

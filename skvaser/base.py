@@ -258,18 +258,22 @@ class BaseRecommender(BaseEstimator):
         -inf at the -1 slots.
         """
 
+    def _check_fitted_kind(self, ids, name):
+        """Raise unless the item ids ``ids`` (padding removed) are of the kind seen in fit."""
+        kind = id_kind(ids)
+        if kind not in ("empty", self._item_kind):
+            raise TypeError(
+                f"{name} holds {kind} item ids, but this model was fitted on "
+                f"{self._item_kind} ids: pass ids of the type seen in fit."
+            )
+
     def _codes_to_rank(self, X):
         """Checked, encoded prefixes of a fitted model: int64 (n_samples, max_len), 0 for
         padding and unknown items (handled as ``handle_unknown`` says)."""
         check_is_fitted(self, "items_")
         X = self._check_X(X, reset=False)
         padding = is_padding(X, self.padding_value)
-        kind = id_kind(X[~padding])
-        if kind not in ("empty", self._item_kind):
-            raise TypeError(
-                f"X holds {kind} item ids, but this model was fitted on {self._item_kind} ids: "
-                "pass ids of the type seen in fit."
-            )
+        self._check_fitted_kind(X[~padding], "X")
         codes = self._encode(X)
         self._handle_unknown(X, padding, codes)
         return codes
@@ -282,12 +286,7 @@ class BaseRecommender(BaseEstimator):
         if np.ndim(allowed_items) == 0 and isinstance(allowed_items, Iterable):
             allowed_items = list(allowed_items)  # a set, dict keys, a generator
         allowed_items = check_item_ids(allowed_items, name="allowed_items")
-        kind = id_kind(allowed_items)
-        if kind not in ("empty", self._item_kind):
-            raise TypeError(
-                f"allowed_items holds {kind} item ids, but this model was fitted on "
-                f"{self._item_kind} ids: pass ids of the type seen in fit."
-            )
+        self._check_fitted_kind(allowed_items, "allowed_items")
         allowed = np.zeros(self.n_items_ + 1, dtype=bool)
         allowed[self._encode(allowed_items)] = True
         return allowed[1:]

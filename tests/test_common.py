@@ -571,6 +571,10 @@ def check_warm_start_continues(estimator):
         model.fit(X_new, np.r_[y, y[0]])
     assert model.n_iter_ == 3 * max_iter
     np.testing.assert_array_equal(model.items_, items)
+    with pytest.raises(TypeError, match="y holds string item ids, but this model was fitted on "
+                       "integer ids"):
+        model.fit(X, y.astype(str))
+    assert model.n_iter_ == 3 * max_iter
     model.set_params(warm_start=False).fit(X, y)
     assert model.n_iter_ == max_iter
     np.testing.assert_array_equal(model.predict(X), fitted(estimator).predict(X))

@@ -266,6 +266,8 @@ class NeuralRecommender(BaseRecommender):
         X = self._check_X(X, reset=False)
         y = self._check_y(y, len(X))
         padding = is_padding(X, self.padding_value)
+        self._check_fitted_kind(X[~padding], "X")
+        self._check_fitted_kind(y, "y")
         codes, targets = self._encode(X), self._encode(y)
         unknown = (targets == UNKNOWN) | ((codes == UNKNOWN) & ~padding).any(axis=1)
         empty = padding.all(axis=1)

@@ -341,6 +341,9 @@ def _load(args, say):
                 f"{args.data}: column {args.split_col!r} has no 'train' and 'test' rows (found "
                 f"{found}); pass --split-col with another column to use the standard split."
             )
+        neither = int((~(train | test)).sum())
+        if neither:
+            say(f"{neither:,} rows neither 'train' nor 'test' in {args.split_col!r}: left out")
         train, test = _select(log, train), _select(log, test)
         say(f"published split in column {args.split_col!r}")
         if args.fraction is not None:

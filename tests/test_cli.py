@@ -138,6 +138,16 @@ def test_a_published_split_and_a_fraction(tmp_path, capsys):
     assert "keep_recent_fraction: the most recent 1/4 of the sessions" in out
 
 
+def test_rows_of_a_published_split_with_an_empty_cell_are_left_out_with_a_line(tmp_path, capsys):
+    def split(sessions, seconds):
+        parts = np.where(seconds > 8 * DAY, "test", "train").astype(object)
+        parts[:10] = None  # empty cells in the file
+        return parts
+
+    main(["--data", str(_log(tmp_path / "split.csv", split=split)), "--models", "itemknn", "-v"])
+    assert "10 rows neither 'train' nor 'test' in 'split': left out" in capsys.readouterr().out
+
+
 def test_raw_yoochoose_sample(shared_data, capsys):
     path = shared_data / "raw" / "yoochoose-clicks-sample.dat"
     main(["--data", str(path), "--models", "itemknn"])

@@ -401,6 +401,31 @@ def test_diginetica_views(tmp_path):
     )
     with pytest.raises(ValueError, match="'soon' in column 'timeframe'"):
         load_diginetica_views(_write(tmp_path / "bad.csv", text.replace("243569", "soon")))
+    with pytest.warns(UserWarning, match="dropped 1 of 3 clicks without an id"):
+        data = load_diginetica_views(_write(tmp_path / "gap.csv", text.replace("31331", "")))
+    np.testing.assert_allclose(data.timestamps, [1462752526.309, 1462838643.569], atol=1e-3)
+
+
+def test_empty_event_and_split_cells_are_none(tmp_path):
+    text = "session_id,item_id,timestamp,event,split\n1,5,0,view,train\n1,6,1,,\n2,5,2,cart,test\n"
+    data = load_click_log(_write(tmp_path / "c.csv", text), event_col="event", split_col="split")
+    assert data.event_types.tolist() == ["view", None, "cart"]
+    assert data.split.tolist() == ["train", None, "test"]
+    assert (data.split == "train").tolist() == [True, False, False]
+
+
+def test_numeric_ids_are_never_wrapped_or_merged():
+    def items(column):
+        return load_click_log(
+            pd.DataFrame({"session_id": [1] * len(column), "item_id": column,
+                          "timestamp": range(len(column))})
+        ).item_ids
+
+    beyond = items(np.array([2**63 + 5, 2**63 + 6], dtype=np.uint64))
+    assert beyond.tolist() == [2**63 + 5, 2**63 + 6] and beyond.dtype == object
+    assert items(pd.Series([2**64 + 5, 7], dtype=object)).tolist() == [2**64 + 5, 7]
+    with pytest.raises(ValueError, match="ids of 2\\*\\*53 or more cannot be told apart"):
+        items([2.0**60, 2.0**60 + 2**8])
 
 
 # --------------------------------------------------------------------------- real data

@@ -104,6 +104,15 @@ def test_rows_in_time_order_of_targets(log):
     assert (np.diff(row_times) >= 0).all()
 
 
+def test_round_trip_of_string_ids():
+    for padding in (None, ""):
+        X, y, groups = sessions_to_prefixes(["a", "a", "a", "b", "b"], ["x", "y", "z", "x", "w"],
+                                            max_len=3, padding_value=padding)
+        rebuilt = prefixes_to_sessions(X, y, groups, padding_value=padding)
+        assert {k: v.tolist() for k, v in rebuilt.items()} == {"a": ["x", "y", "z"],
+                                                               "b": ["x", "w"]}
+
+
 @fast
 @given(click_logs())
 def test_round_trip(log):

@@ -118,6 +118,18 @@ def test_temporal_split_by_last_click():
     assert "1970-01-10 00:00:00 UTC" in report[0].description
 
 
+def test_temporal_split_with_times_before_1970():
+    times = np.array([-3, -2, -1, 0]) * DAY - 10 * DAY
+    train, test, _ = temporal_split([1, 1, 2, 2], [4, 5, 4, 6], times, test_days=1.5)
+    np.testing.assert_array_equal(train[0], [1, 1])
+    np.testing.assert_array_equal(test[0], [2, 2])
+
+
+def test_keep_recent_fraction_that_keeps_no_session_is_refused():
+    with pytest.raises(ValueError, match=r"fraction=0.25 of 3 sessions keeps none.*1/3"):
+        keep_recent_fraction([1, 1, 2, 2, 3, 3], [4, 5, 4, 6, 5, 6], np.arange(6), fraction=0.25)
+
+
 def test_temporal_split_days():
     times = np.arange(10) * DAY
     train, test, _ = temporal_split(np.arange(10), np.zeros(10, int), times, test_days=7)
@@ -207,8 +219,8 @@ def test_keep_recent_fraction():
     np.testing.assert_array_equal(s, [9, 9, 1, 1])
     assert report[0].n_sessions_after == 2 and report[0].n_clicks_dropped == 4
     assert report[0].description == "the most recent 1/2 of the sessions (2)"
-    s, *_ = keep_recent_fraction(sessions, np.zeros(8, int), times, fraction=1 / 64)
-    assert len(s) == 0  # floor(4 / 64) sessions, as in SR-GNN
+    with pytest.raises(ValueError, match="keeps none"):  # floor(4 / 64) sessions, as SR-GNN
+        keep_recent_fraction(sessions, np.zeros(8, int), times, fraction=1 / 64)
     s, *_ = keep_recent_fraction(sessions, np.zeros(8, int), times, fraction=1.0)
     assert len(s) == 8
 

@@ -227,7 +227,12 @@ def _ids(column, name, source):
     values = column.to_numpy()
     kind = pd.api.types.infer_dtype(values, skipna=False)
     if kind in {"integer", "empty"}:
-        return values.astype(np.int64)
+        if values.dtype.kind == "u" and values.size and values.max() > np.iinfo(np.int64).max:
+            return values.astype(object)  # beyond int64: Python integers, as the models take
+        try:
+            return values.astype(np.int64)
+        except OverflowError:  # Python integers beyond int64
+            return values.astype(object)
     if kind in {"floating", "mixed-integer-float"}:
         numbers = values.astype(np.float64)
         fractional = numbers != np.round(numbers)
@@ -236,6 +241,13 @@ def _ids(column, name, source):
             raise ValueError(
                 f"{source}: column {name!r} holds {float(numbers[position])!r} (data row "
                 f"{_row(column.index[position])}), not an integer id; ids are integers or strings."
+            )
+        if np.abs(numbers).max(initial=0) >= 2**53:
+            raise ValueError(
+                f"{source}: column {name!r} holds integer ids as floats, and ids of 2**53 or "
+                "more cannot be told apart as floats (a column with a missing value is read "
+                "as floats): build the column with an integer or text type (dtype='Int64' or "
+                "str), before any float conversion has rounded its ids."
             )
         return numbers.astype(np.int64)
     if kind in {"string", "bytes"}:
@@ -388,7 +400,7 @@ def _log(frame, source, columns, *, time_format=None, time_unit="s", missing_tim
         data[field] = None if label is None else _ids(kept[label], label, source)
     for field in ("event_types", "split"):
         label = columns[field]
-        data[field] = None if label is None else kept[label].to_numpy(dtype=object)
+        data[field] = None if label is None else kept[label].to_numpy(dtype=object, na_value=None)
     return data
 
 
@@ -487,9 +499,9 @@ def load_click_log(
         user_ids : ndarray or None
             User of each click, as read; None without ``user_col``.
         event_types : ndarray of object or None
-            The ``event_col`` values; None without it.
+            The ``event_col`` values (None in an empty cell); None without the column.
         split : ndarray of object or None
-            The ``split_col`` values; None without it.
+            The ``split_col`` values (None in an empty cell); None without the column.
 
     Raises
     ------
@@ -678,8 +690,9 @@ def load_diginetica_views(path):
         {"session_ids": "session_id", "item_ids": "item_id", "timestamps": "timeframe"},
         time_unit="ms",
     )
+    kept = frame["session_id"].notna() & frame["item_id"].notna()  # the rows _log keeps
     days = _times(
-        frame["eventdate"],
+        frame.loc[kept, "eventdate"],
         "eventdate",
         source,
         time_format="ISO8601",

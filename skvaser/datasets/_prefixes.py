@@ -203,8 +203,7 @@ def prefixes_to_sessions(X, y, groups, *, padding_value=-1):
         raise ValueError("X, y and groups must have the same number of rows.")
     click = ~is_padding(X, padding_value)
     length = click.sum(axis=1)
-    sessions = {}
+    sessions, names = {}, groups.tolist()  # Python values as keys
     for row in np.argsort(length, kind="stable"):  # longest prefix of each group wins
-        clicks = X[row][click[row]]
-        sessions[groups[row].item()] = np.r_[clicks, y[row]]
+        sessions[names[row]] = np.concatenate([X[row][click[row]], y[row : row + 1]])
     return sessions

@@ -357,7 +357,7 @@ def temporal_split(session_ids, item_ids, timestamps, *, test_days=1, time_unit=
     period = test_days * _SECONDS_PER_DAY * clicks.per_second
     if float(period).is_integer():
         period = int(period)  # integer times stay exact
-    split_time = clicks.order.max(initial=0) - period
+    split_time = (clicks.order.max() if len(clicks.order) else 0) - period  # times may be < 0
     is_test_session = ends > split_time
     is_test = is_test_session[clicks.session_code]
     everything = clicks.counts(np.ones(len(is_test), dtype=bool))
@@ -411,7 +411,12 @@ def keep_recent_fraction(session_ids, item_ids, timestamps, *, fraction=1 / 64):
     """Keep the most recent fraction of the sessions, such as YOOCHOOSE 1/64 or 1/4.
 
     Sessions are ordered by the time of their last click (ties: by their first row), and the
-    last ``floor(n_sessions * fraction)`` of them are kept, as in SR-GNN's preprocessing.
+    last ``floor(n_sessions * fraction)`` of them are kept. SR-GNN's preprocessing counts
+    prefix samples instead (it keeps the last ``len(samples) // 64``, which may begin inside a
+    session); this keeps whole sessions, and a share of the sessions is not quite the same
+    share of the samples.
+
+    Raises a ValueError when the fraction keeps no session.
 
     Parameters
     ----------
@@ -439,6 +444,11 @@ def keep_recent_fraction(session_ids, item_ids, timestamps, *, fraction=1 / 64):
     """
     clicks = _Clicks(session_ids, item_ids, timestamps)
     n_keep = int(clicks.n_sessions * fraction)
+    if n_keep == 0 and clicks.n_sessions:
+        raise ValueError(
+            f"fraction={fraction:g} of {clicks.n_sessions:,} sessions keeps none: give a "
+            f"fraction of at least 1/{clicks.n_sessions:,}."
+        )
     order = np.lexsort((clicks.first_click, clicks.session_ends()))
     recent = np.zeros(clicks.n_sessions, dtype=bool)
     recent[order[clicks.n_sessions - n_keep :]] = True

@@ -125,6 +125,12 @@ def test_temporal_split_with_times_before_1970():
     np.testing.assert_array_equal(test[0], [2, 2])
 
 
+def test_a_split_of_seconds_read_as_milliseconds_names_seconds():
+    sessions, times = np.repeat(np.arange(1000), 2), np.arange(2000) * 60
+    with pytest.warns(UserWarning, match="not in 'ms', pass their unit: time_unit='s';"):
+        temporal_split(sessions, np.tile([1, 2], 1000), times, time_unit="ms")
+
+
 def test_keep_recent_fraction_that_keeps_no_session_is_refused():
     with pytest.raises(ValueError, match=r"fraction=0.25 of 3 sessions keeps none.*1/3"):
         keep_recent_fraction([1, 1, 2, 2, 3, 3], [4, 5, 4, 6, 5, 6], np.arange(6), fraction=0.25)

@@ -41,11 +41,12 @@ n_recommendations : int, default=20
         Value that pads prefixes on the left, never an item: a negative integer for integer
         item ids, any other value (for example None or ``""``) for string ids."""
 
-_PACKAGES_BEHIND_THE_CALLER = ("skvaser", "sklearn", "joblib")
+_PACKAGES_BEHIND_THE_CALLER = ("skvaser", "sklearn", "joblib", "torch")  # torch: no_grad
 
 
 def warn_at_caller(message, category=UserWarning):
-    """Warn at the first frame outside skvaser, scikit-learn and joblib: the user's line."""
+    """Warn at the first frame outside skvaser, scikit-learn, joblib and torch (whose
+    decorators wrap some methods): the user's line."""
     frame, level = sys._getframe(1), 1
     while frame.f_back is not None and (
         frame.f_globals.get("__name__", "").split(".")[0] in _PACKAGES_BEHIND_THE_CALLER

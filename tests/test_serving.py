@@ -213,6 +213,10 @@ def test_unknown_items_warn_once_per_call_at_the_callers_line(model):
     unknown = [w for w in caught if "not seen in fit" in str(w.message)]
     assert 1 <= len(unknown) <= 2 * 2  # at most one per predict call (two folds)
     assert {w.filename for w in unknown} == {__file__}
+    if hasattr(model, "encode"):  # under torch.no_grad's wrapper too
+        with pytest.warns(UserWarning, match="not seen in fit") as caught:
+            fitted(model).encode(X)
+        assert caught[0].filename == __file__
 
 
 @pytest.mark.parametrize("model", SCORING, ids=ids)

@@ -341,6 +341,11 @@ def _load(args, say):
                 f"{args.data}: column {args.split_col!r} has no 'train' and 'test' rows (found "
                 f"{found}); pass --split-col with another column to use the standard split."
             )
+        if args.test_days is not None:
+            raise UserError(
+                f"{args.data} has a published split in column {args.split_col!r}, so --test-days "
+                "does not apply; pass --split-col none (a column it lacks) to split by time."
+            )
         neither = int((~(train | test)).sum())
         if neither:
             say(f"{neither:,} rows neither 'train' nor 'test' in {args.split_col!r}: left out")
@@ -362,6 +367,11 @@ def _load(args, say):
             "--time-unit, --test-days and --time-col."
         )
     return parts.train, parts.test
+
+
+def _count(n, noun):
+    """``"1 session"``, ``"2 sessions"``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _warm_up(model, train, max_len):
@@ -405,8 +415,8 @@ def _run(args):
         print(f"warning: {message}", file=sys.stderr, flush=True)
     n_train, n_test = (len(np.unique(part[0])) for part in (train, test))
     print(
-        f"data: {source}: {len(train[0])} training clicks ({n_train} sessions), "
-        f"{len(test[0])} test clicks ({n_test} sessions)",
+        f"data: {source}: {len(train[0])} training clicks ({_count(n_train, 'session')}), "
+        f"{len(test[0])} test clicks ({_count(n_test, 'session')})",
         flush=True,
     )
 

@@ -146,6 +146,10 @@ def test_rows_of_a_published_split_with_an_empty_cell_are_left_out_with_a_line(t
 
     main(["--data", str(_log(tmp_path / "split.csv", split=split)), "--models", "itemknn", "-v"])
     assert "10 rows neither 'train' nor 'test' in 'split': left out" in capsys.readouterr().out
+    path = str(_log(tmp_path / "split.csv", split=split))
+    assert "so --test-days does not apply; pass --split-col none" in _error(
+        capsys, ["--data", path, "--test-days", "2"]
+    )
 
 
 def test_raw_yoochoose_sample(shared_data, capsys):

@@ -58,17 +58,15 @@ def _check_ranking(y_true, y_pred, k):
     return y_true, top
 
 
+#: pandas' kinds of item ids -> the kinds that can never equal each other.
+_ID_KINDS = {"integer": "numeric", "floating": "numeric", "mixed-integer-float": "numeric",
+             "string": "string", "bytes": "bytes"}
+
+
 def _id_kind(ids):
     """``"numeric"``, ``"string"`` or ``"bytes"`` ids (padding such as None aside), or None
-    when the kind is not one of those."""
-    if ids.dtype.kind in "iuf":
-        return "numeric"
-    if ids.dtype.kind in "US":
-        return "string" if ids.dtype.kind == "U" else "bytes"
-    kind = infer_dtype(ids.ravel(), skipna=True)
-    if kind in ("integer", "floating", "mixed-integer-float"):
-        return "numeric"
-    return kind if kind in ("string", "bytes") else None
+    when the kind is not one of those (typed arrays are read from their dtype)."""
+    return _ID_KINDS.get(infer_dtype(ids.ravel(), skipna=True))
 
 
 def reciprocal_ranks(y_true, y_pred, *, k=20):

@@ -390,7 +390,7 @@ def _check_split_sizes(clicks, n_test, test_days, time_unit):
     span = (clicks.order.max() - clicks.order.min()) / clicks.per_second / _SECONDS_PER_DAY
     if clicks.times.dtype.kind in "iuf":
         reading = f"with time_unit={time_unit!r}"
-        units = ["s", "ms", "us", "ns"]
+        units = list(_UNITS_PER_SECOND)  # coarse to fine
         # a tiny test side: times read in too coarse a unit span too long, and the reverse
         at = units.index(time_unit) + (1 if side == "test" else -1)
         unit = f"time_unit={units[at]!r}" if 0 <= at < len(units) else "time_unit"

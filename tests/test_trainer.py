@@ -226,9 +226,22 @@ def test_weights_left_non_finite_by_the_last_step_raise(monkeypatch):
     monkeypatch.setattr(NARMNetwork, "loss_terms", loss_terms)
     net = network()
     before = state(net)
-    with pytest.raises(FloatingPointError, match="weights became NaN or infinite at the last "
-                       "step of epoch 1"):
+    with pytest.raises(FloatingPointError, match="weights became NaN, infinite or larger "
+                       r"than 1\.8e\+19 \(their products overflow\) at the last step of epoch 1"):
         train(net, train_rows, max_iter=1)
+    assert_same(state(net), before)
+
+
+def test_weights_too_large_for_products_raise():
+    """One step of an absurd step size: the loss was computed before it, finite; the weights
+    stay finite (about 1e30) but their products overflow, so prediction would score NaN."""
+    one_step = batches(*rows(n_rows=1))
+    assert one_step.n_training_batches == 1
+    net = network()
+    before = state(net)
+    with pytest.raises(FloatingPointError, match="larger than 1.8e.19 .* epoch 1. Lower "
+                       "learning_rate_init"):
+        train(net, one_step, max_iter=1, learning_rate=1e30)
     assert_same(state(net), before)
 
 

@@ -63,15 +63,18 @@ def evaluate_network(network, batches, k=20):
 
 
 def _check_finite_weights(network, epoch):
-    """Raise when the epoch's last step left a weight NaN or infinite, which no loss of the
-    epoch shows (each is computed before its step)."""
+    """Raise when the epoch's last step left a weight NaN, infinite or so large that its square
+    overflows (so would the products of prediction), which no loss of the epoch shows (each is
+    computed before its step)."""
     # the extremes are NaN or infinite when any weight is: one read of the weights, without
     # isfinite's mask (as large as the item tables); one device-to-host copy an epoch
-    extremes = [torch.stack(torch.aminmax(w)) for w in network.parameters() if w.numel()]
-    if not bool(torch.isfinite(torch.cat(extremes)).all()):
+    extremes = torch.cat([torch.stack(torch.aminmax(w)) for w in network.parameters() if w.numel()])
+    largest = torch.finfo(extremes.dtype).max ** 0.5
+    if not bool((extremes.abs() <= largest).all()):  # False for NaN too
         raise FloatingPointError(
-            f"The network's weights became NaN or infinite at the last step of epoch {epoch}. "
-            "Lower learning_rate_init or check the input data."
+            f"The network's weights became NaN, infinite or larger than {largest:.1e} (their "
+            f"products overflow) at the last step of epoch {epoch}. Lower learning_rate_init "
+            "or check the input data."
         )
 
 
@@ -179,8 +182,8 @@ def train_network(
     ValueError
         If ``train`` holds no prefix with a click to train on.
     FloatingPointError
-        If a loss term becomes NaN or infinite; the message names the term, the step and the
-        epoch.
+        If a loss term becomes NaN or infinite (the message names the term, the step and the
+        epoch), or an epoch ends with weights NaN, infinite or too large to multiply.
 
     Notes
     -----

@@ -29,7 +29,7 @@ train, test = next(SessionSplitter(n_splits=1, test_size=500).split(X, y, groups
 # One model per β
 # ---------------
 # The same small architecture and seed for every run; only β changes. The annealing spans
-# about two epochs of this data set.
+# about one epoch of this data set (of the six trained).
 from skvaser import NARMRecommender, VASERRecommender, mrr_at_k, recall_at_k
 
 small = dict(embedding_dim=32, hidden_size=48, max_iter=6, random_state=0)

@@ -9,8 +9,8 @@ scikit-learn estimator, :class:`~skvaser.VASERRecommender` is tuned with
 sessions:
 
 - ``cv=SessionSplitter(...)`` with ``groups=``: folds of whole sessions, each tested on
-  sessions later than those it trained on (an integer ``cv`` would stratify on next-item
-  labels and split sessions across folds);
+  sessions later than those it trained on (an integer ``cv`` would be a plain ``KFold`` over
+  blocks of rows, which cuts sessions in two and ignores time order);
 - ``scoring=SCORERS``: Recall@20 and MRR@20, the two columns of the published tables,
   computed on ``predict`` over the full item ranking;
 - ``refit="recall@20"``: the metric that picks the model refitted on all the data.

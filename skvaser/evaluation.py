@@ -79,6 +79,17 @@ def load_train_test(path, *, format="auto", test_days=None):
 def synthetic_train_test(n_sessions=6000, n_items=1000, *, test_fraction=0.2, random_state=0):
     """Sessions of :func:`~skvaser.datasets.make_sessions`, the last ``test_fraction`` as test.
 
+    Parameters
+    ----------
+    n_sessions : int, default=6000
+        Number of sessions generated.
+    n_items : int, default=1000
+        Number of items.
+    test_fraction : float, default=0.2
+        Share of the sessions, the most recent, that form the test part.
+    random_state : int, RandomState instance or None, default=0
+        Seed of :func:`~skvaser.datasets.make_sessions`.
+
     Returns
     -------
     train, test : tuple of 3 ndarrays

@@ -148,12 +148,36 @@ def mrr_at_k(y_true, y_pred, *, k=20):
 
 
 def make_recall_scorer(k=20):
-    """Scorer (``scorer(estimator, X, y)``) of Recall@k on ``estimator.predict(X)``."""
+    """Scorer (``scorer(estimator, X, y)``) of Recall@k on ``estimator.predict(X)``.
+
+    Parameters
+    ----------
+    k : int, default=20
+        Cut-off; the estimator must return at least ``k`` recommendations
+        (``n_recommendations >= k``).
+
+    Returns
+    -------
+    scorer : callable
+        A scorer of :func:`sklearn.metrics.make_scorer` that computes :func:`recall_at_k`.
+    """
     return make_scorer(recall_at_k, k=_check_k(k))
 
 
 def make_mrr_scorer(k=20):
-    """Scorer (``scorer(estimator, X, y)``) of MRR@k on ``estimator.predict(X)``."""
+    """Scorer (``scorer(estimator, X, y)``) of MRR@k on ``estimator.predict(X)``.
+
+    Parameters
+    ----------
+    k : int, default=20
+        Cut-off; the estimator must return at least ``k`` recommendations
+        (``n_recommendations >= k``).
+
+    Returns
+    -------
+    scorer : callable
+        A scorer of :func:`sklearn.metrics.make_scorer` that computes :func:`mrr_at_k`.
+    """
     return make_scorer(mrr_at_k, k=_check_k(k))
 
 

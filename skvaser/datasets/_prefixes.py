@@ -119,7 +119,8 @@ def sessions_to_queries(sessions, *, max_len=30, padding_value=-1):
 
     Unlike :func:`sessions_to_prefixes`, which makes one training sample per next click, this
     makes one row per session, for the click that has not happened yet. A recommender's
-    :meth:`~skvaser.base.BaseRecommender.make_queries` calls it with the fitted width.
+    ``make_queries`` (e.g. :meth:`skvaser.VASERRecommender.make_queries`) calls it with the
+    fitted width.
 
     Parameters
     ----------

@@ -73,8 +73,8 @@ def make_sessions(
         Number of latent intents. Each covers about ``3 * n_items / n_intents`` items (at least
         two), so intents overlap.
     mean_length : float, default=5.0
-        Mean number of clicks of a session, between 2 and 100 (the cap lowers the realised mean
-        slightly for large values).
+        Mean number of clicks of a session, between 2 and 100. The cap at 100 clicks lowers the
+        realised mean for larger values (10 gives about 9.6, 30 about 24).
     repeat_prob : float, default=0.1
         Probability that a click repeats an earlier click of its session.
     transition_strength : float, default=0.5

@@ -25,7 +25,10 @@ TRAINING = """\
 max_iter : int, default={max_iter}
         Maximum number of epochs.
     batch_size : int, default=512
-        Prefixes per optimiser step. Batches hold prefixes of one length (no padding).
+        Prefixes per optimiser step. Batches hold no padding: with ``batching="prefixes"`` (and
+        in the models without ``batching``) each holds prefixes of one length; with
+        ``batching="sessions"`` each holds whole sessions of one length, about ``batch_size``
+        prefixes (fewer than ``batch_size + max_len``).
     learning_rate_init : float, default={learning_rate_init}
         Adam's initial step size.
     learning_rate_decay : float, default={learning_rate_decay}

@@ -93,18 +93,19 @@ class ItemKNNRecommender(BaseRecommender):
     **Sessions from prefix samples.** ``fit`` sees the ``n - 1`` prefix samples of each session,
     not the sessions. Counting every row (prefix + target) as a session would count a pair of
     clicks once per later click of its session and favour long sessions: on YOOCHOOSE 1/64 that
-    gives Recall@20 / MRR@20 50.25 / 20.97, below the published 51.60 / 21.81. So the sessions
+    gives Recall@20 / MRR@20 50.31 / 20.99, below the published 51.60 / 21.81. So the sessions
     are rebuilt instead: for every window of clicks, the rows that reach it (prefix + target)
     minus the rows that continue from it (their prefix equals it) are the sessions that end
     there, and those rows' clicks are the sessions' clicks. This is exact, whatever the order of
     the rows, when no session is longer than ``max_len`` clicks (the width of ``X``); a longer
     session keeps its newest ``max_len + 1`` clicks, unless those clicks recur as a window
     earlier in the session (a loop such as ``a b a b a`` over ``max_len=2``): then it keeps an
-    earlier window, or none. With the defaults this gives 53.03 / 22.43
+    earlier window, or none. With the defaults this gives 53.09 / 22.46
     on YOOCHOOSE 1/64 and 37.30 / 11.99 on DIGINETICA (published 35.75 / 11.57). Passing
     ``groups`` (the session of each row, as returned by
     :func:`~skvaser.datasets.sessions_to_prefixes`) uses every click of the true sessions
-    instead: 52.78 / 22.33 and 37.27 / 11.99, so the window costs nothing. ``GridSearchCV`` hands
+    instead: 52.84 / 22.35 and 37.27 / 11.99, so the window costs nothing
+    (``python benchmarks/itemknn.py --sessions``). ``GridSearchCV`` hands
     ``groups`` to its splitter only (unless metadata routing asks for them), so cross-validation
     uses the rebuilt sessions.
 

@@ -190,7 +190,7 @@ def test_early_stopping_records_validation_scores(name, data):
 )
 def test_invalid_parameters(make, bad, data):
     X, y, _, _ = data
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=f"The '{next(iter(bad))}' parameter of {make.__name__}"):
         make(**bad).fit(X, y)
 
 

@@ -3,6 +3,7 @@
 import bz2
 import gzip
 import lzma
+import re
 import string
 import zipfile
 
@@ -170,13 +171,15 @@ def test_raw_ids_stay_raw(tmp_path):
     np.testing.assert_array_equal(
         load_click_log(_write(tmp_path / "i.csv", text)).item_ids, [7, -3, 10**15]
     )
-    text = _table([(1, "007", 1), (1, "7", 2), (2, "+7", 3)])
-    arrow = pd.DataFrame({
-        "session_id": [1, 1, 2], "timestamp": [1, 2, 3],
-        "item_id": pd.Series(["007", "7", "+7"], dtype=pd.ArrowDtype(pa.string())),
-    })
-    for source in (_write(tmp_path / "z.csv", text), arrow):
-        assert load_click_log(source).item_ids.tolist() == ["007", "7", "+7"]
+    # each way of writing an integer otherwise, alone among plain integers
+    for odd in (["007", "7", "+7"], ["007", "7"], ["+7", "7"], ["-0", "0"], ["00", "1"]):
+        text = _table([(1, item, k) for k, item in enumerate(odd)])
+        arrow = pd.DataFrame({
+            "session_id": [1] * len(odd), "timestamp": range(len(odd)),
+            "item_id": pd.Series(odd, dtype=pd.ArrowDtype(pa.string())),
+        })
+        for source in (_write(tmp_path / "z.csv", text), arrow):
+            assert load_click_log(source).item_ids.tolist() == odd
     text = _table([(1, 2**63, 1)])  # beyond int64: text
     assert load_click_log(_write(tmp_path / "b.csv", text)).item_ids.tolist() == [str(2**63)]
     text = _table([(1, 5, 1), (1, "1.50", 2), (1, "x9", 3)])
@@ -232,12 +235,17 @@ def test_dropped_rows_times_are_not_read_and_errors_name_the_rows_of_the_file(tm
     frame = pd.DataFrame(
         {"session_id": [1, None, 2, 3], "item_id": [1.0, 2.0, 3.0, 4.5], "timestamp": [1, 2, 3, 4]}
     )
-    with pytest.warns(UserWarning), pytest.raises(ValueError, match=r"4.5 \(data row 4\)"):
+    dropped = r"dropped 1 of 4 clicks without an id: 1 in column 'session_id' \(first on data row 2"
+    with pytest.warns(UserWarning, match=dropped), pytest.raises(
+        ValueError, match=r"4.5 \(data row 4\)"
+    ):
         load_click_log(frame)
     frame = frame.assign(item_id=[1, 2, 3, 4], timestamp=[1, 2, None, 4])
-    with pytest.warns(UserWarning), pytest.raises(ValueError, match="empty on data row 3"):
+    with pytest.warns(UserWarning, match=dropped), pytest.raises(
+        ValueError, match="empty on data row 3"
+    ):
         load_click_log(frame)
-    with pytest.warns(UserWarning):
+    with pytest.warns(UserWarning, match=dropped):
         untimed = load_click_log(frame.drop(columns="timestamp"), time_col=None)
     np.testing.assert_array_equal(untimed.timestamps, [0, 2, 3])
 
@@ -275,20 +283,29 @@ def test_empty_times_in_file_order(tmp_path):
 
 
 _ID_TEXT = st.text(string.ascii_letters + string.digits + "-_.:/ éü", min_size=1, max_size=8)
+#: Integer literals, some written otherwise than ``str(int)`` writes them ("007", "+7", "-0").
+_INTEGER_LIKE = st.from_regex(r"[+-]?[0-9]{1,4}", fullmatch=True)
 
 
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(items=st.lists(_ID_TEXT, min_size=1, max_size=30), sep=st.sampled_from([",", "\t", ";"]))
+@given(
+    items=st.lists(_ID_TEXT, min_size=1, max_size=30) | st.lists(_INTEGER_LIKE, min_size=1,
+                                                                  max_size=30),
+    sep=st.sampled_from([",", "\t", ";"]),
+)
 def test_ids_come_back_as_written(tmp_path, items, sep):
     rows = [(k // 3, item, k) for k, item in enumerate(items)]
     path = _write(tmp_path / "h.csv", _table(rows, sep=sep))
     data = load_click_log(path, sep=sep)
-    if data.item_ids.dtype == np.int64:  # every id was an integer literal
-        assert data.item_ids.tolist() == [int(item) for item in items]
+    if data.item_ids.dtype == np.int64:  # every id was an integer as str(int) writes it
+        assert [str(item) for item in data.item_ids.tolist()] == items
     else:
         assert data.item_ids.tolist() == items
+    # integers are read as integers exactly when each one reads back as written
+    as_written = all(re.fullmatch(r"0|-?[1-9][0-9]*", item) for item in items)
+    assert (data.item_ids.dtype == np.int64) == as_written
 
 
 @given(st.lists(st.one_of(st.integers(-5, 5), st.just(10**12)), max_size=30))

@@ -149,8 +149,10 @@ def test_scorers_at_20():
     assert SCORERS["recall@20"] is recall_at_20 and SCORERS["mrr@20"] is mrr_at_20
     assert recall_at_20(estimator, y_pred, y_true) == recall_at_k(y_true, y_pred, k=20) > 0
     assert mrr_at_20(estimator, y_pred, y_true) == mrr_at_k(y_true, y_pred, k=20) > 0
-    with pytest.raises(ValueError, match="k"):
+    with pytest.raises(ValueError, match=r"y_pred ranks 10 items per sample but k=20"):
         recall_at_20(estimator, y_pred[:, :10], y_true)
+    with pytest.raises(ValueError, match=r"y_pred ranks 10 items per sample but k=20"):
+        mrr_at_20(estimator, y_pred[:, :10], y_true)
 
 
 # ---------------------------------------------------------------------- errors

@@ -44,8 +44,15 @@ def test_grid_search_in_a_pipeline_on_rsc15(rsc15):
 def test_cross_validate_on_rsc15_is_time_ordered(rsc15):
     X, y, groups = rsc15
     splitter = SessionSplitter(n_splits=3)
+    # the rows are in time order (of their targets): a session starts at its first row
+    labels, first_row = np.unique(groups, return_index=True)
+    start = dict(zip(labels.tolist(), first_row.tolist()))
     for train, test in splitter.split(X, y, groups):
         assert not set(groups[train]) & set(groups[test])
+        # every training session starts before every test session: no training on the future
+        assert max(start[s] for s in set(groups[train].tolist())) < min(
+            start[s] for s in set(groups[test].tolist())
+        )
     result = cross_validate(
         ItemKNNRecommender(), X, y, groups=groups, cv=splitter, scoring=SCORERS, n_jobs=2
     )

@@ -95,13 +95,26 @@ def test_accidental_hits_are_left_out():
         copies_log_q = torch.tensor([lookup[i] for i in copies.tolist()])
         with_copies = sampled_cross_entropy(q, weights[copies], t, copies, copies_log_q)
         torch.testing.assert_close(with_copies, base)
-    # a copy of another row's target is a negative of this row: it counts
-    doubled = torch.cat([candidates, target[1:2]])
+    # a copy of another row's target is a negative of this row: it counts, alone (one row
+    # in the batch) and beside the row whose target it is (the whole batch)
+    other = next(row for row in range(1, len(target)) if target[row] != target[0])
+    doubled = torch.cat([candidates, target[other : other + 1]])
     doubled_log_q = torch.tensor([lookup[i] for i in doubled.tolist()])
-    if target[1] != target[0]:
-        assert sampled_cross_entropy(query[:1], weights[doubled], target[:1], doubled,
-                                     doubled_log_q) > sampled_cross_entropy(
-            query[:1], weights[candidates], target[:1], candidates, log_q)
+    assert sampled_cross_entropy(query[:1], weights[doubled], target[:1], doubled,
+                                 doubled_log_q) > sampled_cross_entropy(
+        query[:1], weights[candidates], target[:1], candidates, log_q)
+    # in the batch, row 0's loss (the batch's sum less the other rows' losses) is the same:
+    # another row's target stays a negative of row 0 beside that row
+    others = [row for row in range(len(target)) if row != 0]
+    per_other = [
+        sampled_cross_entropy(query[row : row + 1], weights[doubled], target[row : row + 1],
+                              doubled, doubled_log_q)
+        for row in others
+    ]
+    batch = sampled_cross_entropy(query, weights[doubled], target, doubled, doubled_log_q)
+    row_0_in_batch = len(target) * batch - torch.stack(per_other).sum()
+    torch.testing.assert_close(row_0_in_batch, sampled_cross_entropy(
+        query[:1], weights[doubled], target[:1], doubled, doubled_log_q))
     # a row whose only candidate is its target has nothing to rank against: loss 0
     alone = sampled_cross_entropy(query[:1], weights[target[:1]], target[:1], target[:1],
                                   torch.zeros(1))

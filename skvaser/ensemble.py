@@ -150,15 +150,17 @@ class VotingRecommender(_BaseComposition, BaseRecommender):
 
         Setting a default member's parameter makes the default members explicit in
         ``estimators`` (and, where ``weights`` is None, their weights in ``weights``), so that
-        the change is kept and the votes stay weighted as before.
+        the change is kept and the votes stay weighted as before; a call that raises leaves
+        ``estimators`` and ``weights`` as they were.
         """
-        if self.estimators is None and "estimators" not in params and any(
-            key.split("__")[0] in dict(_default_members()) for key in params
-        ):
-            if self.weights is None:
-                self.weights = list(DEFAULT_WEIGHTS)
-            self.estimators = self._estimators
-        self._set_params("_estimators", **params)
+        with unchanged_on_error(self):
+            if self.estimators is None and "estimators" not in params and any(
+                key.split("__")[0] in dict(_default_members()) for key in params
+            ):
+                if self.weights is None:
+                    self.weights = list(DEFAULT_WEIGHTS)
+                self.estimators = self._estimators
+            self._set_params("_estimators", **params)
         return self
 
     def _check_members(self):

@@ -212,10 +212,13 @@ def test_a_failed_refit_leaves_the_earlier_fit():
     assert len(model.estimators_) == 2
 
 
-def test_a_failed_set_params_changes_nothing():
+@pytest.mark.parametrize("parameter", ["foo", "vaser__foo"])
+def test_a_failed_set_params_changes_nothing(parameter):
+    """Neither an unknown parameter nor an unknown parameter of a default member makes the
+    default members explicit."""
     model = VotingRecommender()
     with pytest.raises(ValueError, match="Invalid parameter 'foo'"):
-        model.set_params(foo=1)
+        model.set_params(**{parameter: 1})
     assert model.estimators is None and model.weights is None
 
 

@@ -117,6 +117,21 @@ def test_times_in_a_finer_unit_than_time_unit_are_named():
     assert sessions.tolist() == [0, 0, 0, 0]
 
 
+def test_times_in_a_coarser_unit_than_time_unit_are_named():
+    seconds = 1_700_000_000 + 3_600 * np.arange(4)  # a click an hour, since 1970, in seconds
+    with pytest.warns(UserWarning, match="read in time_unit='ms', all lie in 1970; read in "
+                      "'s' they start 2023.*time_unit='s'.*sessions merge"):
+        sessions, *_ = sessionize([1] * 4, [5, 6, 7, 8], seconds, time_unit="ms")
+    assert sessions.tolist() == [0, 0, 0, 0]  # read as ms: pauses of 3.6 seconds
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sessions, *_ = sessionize([1] * 4, [5, 6, 7, 8], seconds)
+        assert sessions.tolist() == [0, 1, 2, 3]
+        # relative times from 0, in ms: they lie in 1970 and are no times since 1970
+        sessionize([1] * 4, [5, 6, 7, 8], 3_600_000 * np.arange(4), time_unit="ms")
+        sessionize([1] * 4, [5, 6, 7, 8], 1_000 * seconds, time_unit="ms")
+
+
 _CLICKS = st.lists(
     st.tuples(st.sampled_from(["u", "v", 3, 4]), st.integers(0, 9), st.integers(0, 20_000)),
     max_size=60,

@@ -20,6 +20,9 @@ _DEFAULT_GAP = 30 * 60
 _SECONDS_PER_YEAR = 365.25 * 24 * 3600
 #: Times read as later than this many years after 1970 are taken for a wrong ``time_unit``.
 _LATEST = 1000
+#: Times that lie in 1970 read in ``time_unit`` but all after this many years of it read in
+#: the next coarser unit are taken for times in that unit.
+_EARLIEST_COARSER = 20
 #: Event types named in the message of a filter that keeps nothing.
 _LISTED = 10
 
@@ -71,7 +74,10 @@ def sessionize(
         Longest pause inside a session, in seconds (or a :class:`~datetime.timedelta`,
         :class:`numpy.timedelta64`, :class:`pandas.Timedelta`). 30 minutes by default.
     time_unit : {"s", "ms", "us", "ns"}, default="s"
-        Unit of numeric ``timestamps``; ignored for datetimes.
+        Unit of numeric ``timestamps``; ignored for datetimes. A UserWarning names the unit
+        that numeric times since 1970 seem to be in when read in this one they lie over 1,000
+        years after 1970, or all in 1970 while in the next coarser unit they start 1990 or
+        later.
     event_types : array-like of shape (n_clicks,), default=None
         Event type of each click (``"view"``, ``"addtocart"``, ...), for ``keep_events``.
     keep_events : str or list of str, default=None
@@ -188,18 +194,32 @@ def sessionize(
 
 
 def _warn_unlikely_unit(times, time_unit):
-    """Warn when numeric ``times``, read in ``time_unit``, lie beyond ``_LATEST`` (years after
-    1970): times since 1970 in a finer unit than the one passed."""
-    if times.dtype.kind not in "iuf" or not len(times) or time_unit == "ns":
+    """Warn when numeric ``times`` look like times since 1970 in another unit than
+    ``time_unit``: read in it, they reach beyond ``_LATEST`` years after 1970 (a finer unit),
+    or they all lie in 1970 while, read in the next coarser unit, none is earlier than
+    ``_EARLIEST_COARSER`` years after it (a coarser unit; relative times from 0 are not)."""
+    if times.dtype.kind not in "iuf" or not len(times):
         return
+    units = list(_UNITS_PER_SECOND)  # coarse to fine
+    at = units.index(time_unit)
     years = float(times.max()) / _UNITS_PER_SECOND[time_unit] / _SECONDS_PER_YEAR
-    if years > _LATEST:
-        finer = {"s": "'ms'", "ms": "'us'", "us": "'ns'"}[time_unit]
+    if years > _LATEST and time_unit != units[-1]:
         _warn(
             f"sessionize: the timestamps, read in time_unit={time_unit!r}, reach {years:,.0f} "
-            f"years after 1970. If they are in a finer unit, pass it (time_unit={finer}, ...): "
-            "read in too coarse a unit, every pause looks longer than gap."
+            f"years after 1970. If they are in a finer unit, pass it (time_unit="
+            f"{units[at + 1]!r}, ...): read in too coarse a unit, every pause looks longer "
+            "than gap."
         )
+    if years < 1 and time_unit != units[0]:
+        coarser = units[at - 1]
+        earliest = float(times.min()) / _UNITS_PER_SECOND[coarser] / _SECONDS_PER_YEAR
+        if earliest >= _EARLIEST_COARSER:
+            _warn(
+                f"sessionize: the timestamps, read in time_unit={time_unit!r}, all lie in "
+                f"1970; read in {coarser!r} they start {1970 + int(earliest)}. If they are in "
+                f"a coarser unit, pass it (time_unit={coarser!r}, ...): read in too fine a "
+                "unit, every pause looks shorter than gap and sessions merge."
+            )
 
 
 def _duration(seconds):

@@ -203,8 +203,9 @@ def _row(position):
     return int(position) + 1
 
 
-#: Integers as ``str(int)`` writes them: text that reads back as itself.
-_INTEGER_TEXT = r"0|-?[1-9][0-9]*"
+#: Integers as ``str(int)`` writes them: text that reads back as itself. Grouped, because
+#: pandas 2.0's ``fullmatch`` on Arrow strings anchors the pattern as ``^`` + it + ``$``.
+_INTEGER_TEXT = r"(?:0|-?[1-9][0-9]*)"
 
 
 def _ids(column, name, source):

@@ -417,14 +417,17 @@ def test_grid_search_in_a_pipeline_with_group_folds():
     assert search.best_estimator_.predict(X[:4]).shape == (4, 20)
 
 
-def test_metadata_routing_passes_groups_to_fit_only_on_request():
-    # sessions longer than max_len + 1: rebuilt sessions keep their newest 3 clicks only
+@pytest.mark.parametrize("recommender", [ItemKNNRecommender, SessionKNNRecommender])
+def test_metadata_routing_passes_groups_to_fit_only_on_request(recommender):
+    # sessions longer than max_len + 1: rebuilt sessions keep their newest 3 clicks only, so
+    # each fold's model shows whether fit received the groups (the sessions share no item:
+    # every test click is unknown, hence handle_unknown="ignore")
     sessions = [list(range(start, start + 6)) for start in range(0, 60, 6)]
     X, y, groups = _expand(sessions, max_len=2)
     with config_context(enable_metadata_routing=True):
         for model, support in [
-            (ItemKNNRecommender(), 3),  # the first 3 of each session's 6 clicks are lost
-            (ItemKNNRecommender().set_fit_request(groups=True), 0),
+            (recommender(handle_unknown="ignore"), 3),  # the first 3 of 6 clicks are lost
+            (recommender(handle_unknown="ignore").set_fit_request(groups=True), 0),
         ]:
             pipeline = Pipeline([("knn", model)])
             result = cross_validate(
@@ -436,6 +439,7 @@ def test_metadata_routing_passes_groups_to_fit_only_on_request():
                 scoring=SCORERS,
                 return_estimator=True,
             )
+            assert ((result["test_recall@20"] >= 0) & (result["test_recall@20"] <= 1)).all()
             for fitted in result["estimator"]:
                 popularity = fitted[-1].item_popularity_
                 assert (popularity == 0).sum() == support * (len(popularity) // 6)

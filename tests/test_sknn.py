@@ -11,10 +11,8 @@ import pytest
 from conftest import SHARED_DATA, requires_shared_data
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from sklearn import config_context
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import GroupKFold, cross_validate
 
 from skvaser import SessionKNNRecommender, neighbors
 from skvaser.datasets import sessions_to_prefixes
@@ -374,32 +372,6 @@ def test_batch_composition_does_not_change_predictions(similarity, monkeypatch):
     monkeypatch.setattr(neighbors, "_MAX_ENTRIES", 7)
     monkeypatch.setattr(neighbors, "_MAX_CELLS", 5)
     np.testing.assert_array_equal(model.predict(X), together)
-
-
-def test_metadata_routing_passes_groups_on_request():
-    # sessions of 6 clicks with max_len=2: sessions rebuilt without groups keep only their
-    # newest 3 clicks, so each fold's model shows whether fit received the groups (the
-    # sessions share no item: every test click is unknown, hence handle_unknown="ignore")
-    sessions = [list(range(start, start + 6)) for start in range(0, 60, 6)]
-    X, y, groups = _expand(sessions, max_len=2)
-    with config_context(enable_metadata_routing=True):
-        for model, unseen in [
-            (SessionKNNRecommender(handle_unknown="ignore"), 3),  # not requested: 3 lost
-            (SessionKNNRecommender(handle_unknown="ignore").set_fit_request(groups=True), 0),
-        ]:
-            result = cross_validate(
-                model,
-                X,
-                y,
-                params={"groups": groups},
-                cv=GroupKFold(n_splits=3),
-                scoring=SCORERS,
-                return_estimator=True,
-            )
-            assert ((result["test_recall@20"] >= 0) & (result["test_recall@20"] <= 1)).all()
-            for fitted in result["estimator"]:
-                popularity = fitted.item_popularity_
-                assert (popularity == 0).sum() == unseen * (len(popularity) // 6)
 
 
 @requires_shared_data

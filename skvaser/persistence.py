@@ -13,6 +13,7 @@ where others can write).
 """
 
 import base64
+import contextlib
 import io
 import json
 import os
@@ -218,11 +219,10 @@ def dump(model, file):
         "state": writer.encode(model.__getstate__(), name),
     }
     document = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
-    if isinstance(file, str | os.PathLike):  # np.savez would append ".npz" to the name
-        with open(file, "wb") as stream:
-            np.savez(stream, **{_HEADER: document}, **writer.arrays)
-    else:
-        np.savez(file, **{_HEADER: document}, **writer.arrays)
+    # a name is opened here: np.savez would append ".npz" to it
+    named = isinstance(file, str | os.PathLike)
+    with open(file, "wb") if named else contextlib.nullcontext(file) as stream:
+        np.savez(stream, **{_HEADER: document}, **writer.arrays)
 
 
 def load(file):

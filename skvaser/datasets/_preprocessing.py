@@ -45,6 +45,14 @@ _SECONDS_PER_DAY = 86_400
 _UNITS_PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
 _TIME_UNIT = [StrOptions(set(_UNITS_PER_SECOND))]
 
+
+def _adjacent_unit(time_unit, step):
+    """The unit ``step`` places finer (1) or coarser (-1) than ``time_unit``; None past the
+    finest or the coarsest."""
+    units = list(_UNITS_PER_SECOND)  # coarse to fine
+    at = units.index(time_unit) + step
+    return units[at] if 0 <= at < len(units) else None
+
 #: Share of the sessions below which a side of a temporal split is suspicious.
 _SMALL_SIDE = 0.01
 
@@ -390,10 +398,9 @@ def _check_split_sizes(clicks, n_test, test_days, time_unit):
     span = (clicks.order.max() - clicks.order.min()) / clicks.per_second / _SECONDS_PER_DAY
     if clicks.times.dtype.kind in "iuf":
         reading = f"with time_unit={time_unit!r}"
-        units = list(_UNITS_PER_SECOND)  # coarse to fine
         # a tiny test side: times read in too coarse a unit span too long, and the reverse
-        at = units.index(time_unit) + (1 if side == "test" else -1)
-        unit = f"time_unit={units[at]!r}" if 0 <= at < len(units) else "time_unit"
+        other = _adjacent_unit(time_unit, 1 if side == "test" else -1)
+        unit = "time_unit" if other is None else f"time_unit={other!r}"
         hint = (
             f"If the timestamps are not in {time_unit!r}, pass their unit: {unit}; otherwise "
             "choose test_days for the log's span."

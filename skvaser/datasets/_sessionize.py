@@ -12,7 +12,14 @@ import numpy as np
 import pandas as pd
 
 from .._sklearn import Interval, validate_params
-from ._preprocessing import _TIME_UNIT, _UNITS_PER_SECOND, _step, _time_order, _warn
+from ._preprocessing import (
+    _TIME_UNIT,
+    _UNITS_PER_SECOND,
+    _adjacent_unit,
+    _step,
+    _time_order,
+    _warn,
+)
 
 __all__ = ["sessionize"]
 
@@ -200,18 +207,15 @@ def _warn_unlikely_unit(times, time_unit):
     ``_EARLIEST_COARSER`` years after it (a coarser unit; relative times from 0 are not)."""
     if times.dtype.kind not in "iuf" or not len(times):
         return
-    units = list(_UNITS_PER_SECOND)  # coarse to fine
-    at = units.index(time_unit)
+    finer, coarser = _adjacent_unit(time_unit, 1), _adjacent_unit(time_unit, -1)
     years = float(times.max()) / _UNITS_PER_SECOND[time_unit] / _SECONDS_PER_YEAR
-    if years > _LATEST and time_unit != units[-1]:
+    if years > _LATEST and finer is not None:
         _warn(
             f"sessionize: the timestamps, read in time_unit={time_unit!r}, reach {years:,.0f} "
-            f"years after 1970. If they are in a finer unit, pass it (time_unit="
-            f"{units[at + 1]!r}, ...): read in too coarse a unit, every pause looks longer "
-            "than gap."
+            f"years after 1970. If they are in a finer unit, pass it (time_unit={finer!r}, "
+            "...): read in too coarse a unit, every pause looks longer than gap."
         )
-    if years < 1 and time_unit != units[0]:
-        coarser = units[at - 1]
+    if years < 1 and coarser is not None:
         earliest = float(times.min()) / _UNITS_PER_SECOND[coarser] / _SECONDS_PER_YEAR
         if earliest >= _EARLIEST_COARSER:
             _warn(

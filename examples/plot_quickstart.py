@@ -47,6 +47,10 @@ print(f"{len(train)} training prefixes, {len(test)} test prefixes")
 # their Recall@20 stops improving and keeps the best weights. It is off by default (the most
 # recent rows tell the most about the sessions to come, so by default every row trains for
 # ``max_iter`` epochs); here it shows how training progresses.
+#
+# Some items are clicked only in the test sessions, so the model never learnt them. By
+# default ``predict`` skips such clicks in a prefix and warns how many it skipped;
+# ``handle_unknown="ignore"`` skips them silently, as this protocol (and the paper's) expects.
 from skvaser import VASERRecommender
 
 model = VASERRecommender(
@@ -58,6 +62,7 @@ model = VASERRecommender(
     beta_annealing_steps=100,
     max_iter=15,
     early_stopping=True,
+    handle_unknown="ignore",
     random_state=0,
 )
 model.fit(X_train, y_train)

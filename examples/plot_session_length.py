@@ -28,9 +28,10 @@ X, y, groups = sessions_to_prefixes(
 )
 train, test = next(SessionSplitter(n_splits=1, test_size=800).split(X, y, groups))
 
-training = dict(max_iter=10, random_state=0)
+# items clicked only in the test sessions are skipped in the prefixes, silently
+training = dict(max_iter=10, handle_unknown="ignore", random_state=0)
 models = {
-    "Item-KNN": ItemKNNRecommender(),
+    "Item-KNN": ItemKNNRecommender(handle_unknown="ignore"),
     "STAMP": STAMPRecommender(embedding_dim=48, **training),
     "NARM": NARMRecommender(embedding_dim=32, hidden_size=64, **training),
     "VASER": VASERRecommender(

@@ -23,7 +23,9 @@ X, y, groups = sessions_to_prefixes(
 )
 train, test = next(SessionSplitter(n_splits=1, test_size=600).split(X, y, groups))
 
-common = dict(embedding_dim=32, hidden_size=64, max_iter=10, random_state=0)
+# items clicked only in the test sessions are skipped in the prefixes, silently
+common = dict(embedding_dim=32, hidden_size=64, max_iter=10, handle_unknown="ignore",
+              random_state=0)
 narm = NARMRecommender(**common).fit(X[train], y[train])
 vaser = VASERRecommender(**common, latent_dim=32, n_flows=4, beta_annealing_steps=50)
 vaser.fit(X[train], y[train])

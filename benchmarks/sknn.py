@@ -20,7 +20,8 @@ import os
 import time
 from pathlib import Path
 
-from itemknn import _validation_split  # benchmarks/ is the script's folder
+from _machine import describe  # benchmarks/ is the script's folder
+from itemknn import _validation_split
 
 from skvaser.datasets import sessions_to_prefixes
 from skvaser.evaluation import evaluate_recommender, load_train_test
@@ -86,6 +87,7 @@ def main():
     parser.add_argument("--tune", action="store_true", help="search the parameters on validation")
     args = parser.parse_args()
 
+    print(describe(), flush=True)
     header = f"{'V-SKNN':78s} {'R@20':>6s} {'MRR@20':>6s} {'fit s':>6s} {'pred s':>6s} {'load':>5s}"
     for name in args.data:
         path = _resolve(name)

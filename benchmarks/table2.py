@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from _machine import describe  # benchmarks/ is the script's folder
+
 from skvaser.__main__ import MODELS, available_models, build_model
 from skvaser.evaluation import evaluate_recommender, load_train_test
 
@@ -192,6 +194,7 @@ def main(argv=None):
             + (f" ({known} not provided by this installation)" if known else "")
             + f"; available: {available}"
         )
+    print(describe(), flush=True)
     for name in args.data:
         run(_resolve(name), models, args)
 

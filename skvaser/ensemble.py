@@ -154,7 +154,9 @@ class VotingRecommender(_BaseComposition, BaseRecommender):
         ``estimators`` and ``weights`` as they were.
         """
         with unchanged_on_error(self):
-            if self.estimators is None and "estimators" not in params and any(
+            if "estimators" in params:  # first: the other keys may name the new members
+                self.estimators = params.pop("estimators")
+            if self.estimators is None and any(
                 key.split("__")[0] in dict(_default_members()) for key in params
             ):
                 if self.weights is None:

@@ -212,6 +212,25 @@ def test_a_failed_refit_leaves_the_earlier_fit():
     assert len(model.estimators_) == 2
 
 
+def test_new_members_and_their_parameters_in_one_call():
+    """``estimators`` and the parameters of the new members in one ``set_params`` (as a grid
+    over ``estimators`` sets them), as ``VotingClassifier`` and ``Pipeline`` accept."""
+    model = VotingRecommender(estimators=_members()).set_params(
+        estimators=[("knn", ItemKNNRecommender())], knn__n_neighbors=3
+    )
+    assert model.estimators[0][0] == "knn" and model.estimators[0][1].n_neighbors == 3
+    # back to the default members, with a change kept
+    model.set_params(estimators=None, vaser__beta=0.3)
+    assert model.get_params()["vaser__beta"] == 0.3
+    X, y, groups = _data()
+    search = GridSearchCV(
+        VotingRecommender(estimators=_members(), handle_unknown="ignore"),
+        {"estimators": [[("knn", ItemKNNRecommender())]], "knn__n_neighbors": [3, 5]},
+        cv=SessionSplitter(n_splits=2),
+    ).fit(X, y, groups=groups)
+    assert search.best_estimator_.named_estimators_["knn"].n_neighbors in (3, 5)
+
+
 @pytest.mark.parametrize("parameter", ["foo", "vaser__foo"])
 def test_a_failed_set_params_changes_nothing(parameter):
     """Neither an unknown parameter nor an unknown parameter of a default member makes the

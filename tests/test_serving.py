@@ -292,6 +292,38 @@ def test_load_refuses_tampered_files():
         dump(clone(model), io.BytesIO())
 
 
+def test_a_model_of_a_missing_gpu_loads_on_the_gpu_there_is(monkeypatch):
+    """Trained on cuda:3, loaded where CUDA has one device: on that device, with a warning,
+    not a crash (simulated: no GPU needed)."""
+    import pickle
+
+    import torch
+
+    model = fitted(NEURAL[0])
+    cls = type(model)
+    original = cls.__getstate__
+
+    def as_if_trained_on_cuda_3(self):
+        state = original(self)
+        state["device_"] = "cuda:3"
+        return state
+
+    monkeypatch.setattr(cls, "__getstate__", as_if_trained_on_cuda_3)
+    blob = pickle.dumps(model)
+    moved_to = []
+
+    def record_to(self, device, *args, **kwargs):
+        moved_to.append(torch.device(device))
+        return self
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.nn.Module, "to", record_to)
+    with pytest.warns(UserWarning, match="trained on cuda:3.*loaded on cuda"):
+        loaded = pickle.loads(blob)
+    assert moved_to == [torch.device("cuda")] and loaded.device_ == torch.device("cuda")
+
+
 def test_another_version_warns_on_load(monkeypatch, tmp_path):
     model = fitted(skvaser.ItemKNNRecommender())
     buffer = io.BytesIO()

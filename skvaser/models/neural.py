@@ -404,6 +404,15 @@ class NeuralRecommender(BaseRecommender):
                 stacklevel=2,
             )
             device = torch.device("cpu")
+        elif device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+            warnings.warn(
+                f"This model was trained on {device}, which this machine does not have (it "
+                f"has {torch.cuda.device_count()} CUDA devices); it is loaded on cuda, the "
+                "current CUDA device (device_ is now 'cuda').",
+                UserWarning,
+                stacklevel=2,
+            )
+            device = torch.device("cuda")
         self.device_ = device
         if not hasattr(self, "_built_with"):  # pickled by an older skvaser
             self._built_with = self._network_arguments()

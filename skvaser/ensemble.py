@@ -156,13 +156,14 @@ class VotingRecommender(_BaseComposition, BaseRecommender):
         with unchanged_on_error(self):
             if "estimators" in params:  # first: the other keys may name the new members
                 self.estimators = params.pop("estimators")
-            if self.estimators is None and any(
+            explicit = self.estimators is None and any(
                 key.split("__")[0] in dict(_default_members()) for key in params
-            ):
-                if self.weights is None:
-                    self.weights = list(DEFAULT_WEIGHTS)
+            )
+            if explicit:
                 self.estimators = self._estimators
             self._set_params("_estimators", **params)
+            if explicit and self.weights is None:  # after: the call may set weights=None
+                self.weights = list(DEFAULT_WEIGHTS)
         return self
 
     def _check_members(self):

@@ -139,6 +139,21 @@ def test_members_parameters_are_nested_and_searchable():
     assert search.best_estimator_.named_estimators_["session"].n_neighbors in (10, 50)
 
 
+@pytest.mark.parametrize(
+    "params",
+    [dict(weights=None, vaser__beta=0.3), dict(estimators=None, weights=None, sknn__n_neighbors=7)],
+)
+def test_weights_none_with_the_default_members_keeps_their_weights(params):
+    """``weights=None`` set in the call that makes the default members explicit (a grid over
+    ``weights`` and a member's parameter; ``set_params(**get_params())``) still weighs them
+    as ``VotingRecommender()`` does."""
+    model = VotingRecommender().set_params(**params)
+    assert model._member_weights(2).tolist() == [3.0, 1.0]
+    model = VotingRecommender()
+    model.set_params(**model.get_params())
+    assert model._member_weights(2).tolist() == [3.0, 1.0]
+
+
 def test_default_members_keep_a_nested_change():
     model = VotingRecommender()
     assert [name for name, _ in model._estimators] == ["vaser", "sknn"]

@@ -417,10 +417,7 @@ class BaseRecommender(BaseEstimator):
         state = dict(state)
         original = state.pop("_skvaser_version", "unknown")
         if original != __version__:
-            warnings.warn(
-                InconsistentVersionWarning(type(self).__name__, original, __version__),
-                stacklevel=2,
-            )
+            warn_at_caller(InconsistentVersionWarning(type(self).__name__, original, __version__))
         super().__setstate__(state)
 
     def __sklearn_tags__(self):

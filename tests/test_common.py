@@ -567,8 +567,9 @@ def check_warm_start_continues(estimator):
     assert any(not torch.equal(before[name], after[name]) for name in before)
     # the vocabulary of the first fit is kept: rows with new items are left out, with a warning
     X_new = np.vstack([X, [padded([UNKNOWN])]])
-    with pytest.warns(UserWarning, match="warm_start keeps the item vocabulary.*1 rows"):
+    with pytest.warns(UserWarning, match="warm_start keeps the item vocabulary.*1 rows") as caught:
         model.fit(X_new, np.r_[y, y[0]])
+    assert caught[0].filename == __file__  # at the caller's line
     assert model.n_iter_ == 3 * max_iter
     np.testing.assert_array_equal(model.items_, items)
     with pytest.raises(TypeError, match="y holds string item ids, but this model was fitted on "
@@ -621,8 +622,9 @@ def check_cuda_model_loads_on_the_cpu(estimator):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(cls, "__getstate__", as_if_trained_on_cuda)
         blob = pickle.dumps(model)
-    with pytest.warns(UserWarning, match="trained on CUDA.*loaded on the CPU"):
+    with pytest.warns(UserWarning, match="trained on CUDA.*loaded on the CPU") as caught:
         loaded = pickle.loads(blob)
+    assert caught[0].filename == __file__  # at the caller's line
     assert loaded.device_ == torch.device("cpu")
     np.testing.assert_array_equal(loaded.predict(X), expected)
 

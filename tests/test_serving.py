@@ -332,8 +332,9 @@ def test_another_version_warns_on_load(monkeypatch, tmp_path):
     monkeypatch.setattr(skvaser, "__version__", "99.0")
     for reload in (lambda: load(buffer.getvalue()), lambda: __import__("pickle").loads(pickled)):
         with pytest.warns(InconsistentVersionWarning, match=r"saved with skvaser 0\.1\.0 under "
-                          r"skvaser 99\.0.*Refit"):
+                          r"skvaser 99\.0.*Refit") as caught:
             reload()
+        assert caught[0].filename == __file__  # at the user's line, not inside skvaser
 
 
 def test_a_fresh_process_gives_the_same_items_and_scores(tmp_path):

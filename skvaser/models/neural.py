@@ -2,7 +2,6 @@
 
 import contextlib
 import threading
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -13,7 +12,7 @@ from .._items import UNKNOWN
 from .._ranking import SCORE_ITEMS
 from .._sklearn import Interval, StrOptions
 from .._validation import is_padding
-from ..base import BaseRecommender, unchanged_on_error
+from ..base import BaseRecommender, unchanged_on_error, warn_at_caller
 from ..nn._torch_compat import cpu_has_bfloat16_dot_products
 from ..nn.batching import PrefixBatches, SessionBatches
 from ..nn.sampled_softmax import NegativeSampler, popularity_counts
@@ -272,11 +271,9 @@ class NeuralRecommender(BaseRecommender):
         unknown = (targets == UNKNOWN) | ((codes == UNKNOWN) & ~padding).any(axis=1)
         empty = padding.all(axis=1)
         if unknown.any() or empty.any():
-            warnings.warn(
+            warn_at_caller(
                 f"warm_start keeps the item vocabulary of the first fit: {unknown.sum()} rows "
-                f"with items unknown to it and {empty.sum()} empty rows are left out.",
-                UserWarning,
-                stacklevel=3,
+                f"with items unknown to it and {empty.sum()} empty rows are left out."
             )
         keep = ~(unknown | empty)
         if not keep.any():
@@ -397,20 +394,16 @@ class NeuralRecommender(BaseRecommender):
             return
         device = torch.device(self.device_)
         if device.type == "cuda" and not torch.cuda.is_available():
-            warnings.warn(
+            warn_at_caller(
                 "This model was trained on CUDA, which is not available here; it is loaded "
-                "on the CPU (device_ is now 'cpu').",
-                UserWarning,
-                stacklevel=2,
+                "on the CPU (device_ is now 'cpu')."
             )
             device = torch.device("cpu")
         elif device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-            warnings.warn(
+            warn_at_caller(
                 f"This model was trained on {device}, which this machine does not have (it "
                 f"has {torch.cuda.device_count()} CUDA devices); it is loaded on cuda, the "
-                "current CUDA device (device_ is now 'cuda').",
-                UserWarning,
-                stacklevel=2,
+                "current CUDA device (device_ is now 'cuda')."
             )
             device = torch.device("cuda")
         self.device_ = device

@@ -6,8 +6,6 @@ strings, bytes), as class labels are a classifier's: the recommender learns its 
 ``items_``, ranks all of those items for each prefix and returns their ids.
 """
 
-import sys
-import warnings
 from abc import abstractmethod
 from collections.abc import Iterable
 from contextlib import contextmanager
@@ -20,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._items import UNKNOWN, ItemIndex
 from ._sklearn import Interval, StrOptions
 from ._validation import check_item_ids, check_padding_value, id_kind, is_padding
+from ._warnings import warn_at_caller
 from .datasets._prefixes import sessions_to_queries
 from .metrics import recall_at_k
 
@@ -40,20 +39,6 @@ n_recommendations : int, default=20
     padding_value : int or object, default=-1
         Value that pads prefixes on the left, never an item: a negative integer for integer
         item ids, any other value (for example None or ``""``) for string ids."""
-
-_PACKAGES_BEHIND_THE_CALLER = ("skvaser", "sklearn", "joblib", "torch")  # torch: no_grad
-
-
-def warn_at_caller(message, category=UserWarning):
-    """Warn at the first frame outside skvaser, scikit-learn, joblib and torch (whose
-    decorators wrap some methods): the user's line."""
-    frame, level = sys._getframe(1), 1
-    while frame.f_back is not None and (
-        frame.f_globals.get("__name__", "").split(".")[0] in _PACKAGES_BEHIND_THE_CALLER
-    ):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(message, category, stacklevel=level + 1)
-
 
 class _FitOutcome:
     """What :func:`unchanged_on_error` yields: ``keep()`` marks a failing fit's state as

@@ -525,8 +525,10 @@ def check_keyboard_interrupt_keeps_a_usable_model(estimator):
     with pytest.MonkeyPatch.context() as patch:
         interrupt_after(patch, network_cls, epochs=1)
         model = clone(estimator).set_params(max_iter=5, early_stopping=False)
-        with pytest.warns(UserWarning, match="interrupted during epoch 2.*last complete step"):
+        with pytest.warns(UserWarning, match="interrupted during epoch 2.*last complete step") \
+                as caught:
             model.fit(X, y)
+    assert caught[0].filename == __file__  # at the caller's line
     assert model.n_iter_ == 1 and len(model.loss_curve_) == 1
     assert not model.network_.training
     assert model.predict(X[:5]).shape == (5, model.n_recommendations)

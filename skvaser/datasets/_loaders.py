@@ -21,7 +21,8 @@ import pyarrow.parquet as pq
 from sklearn.utils import Bunch
 
 from .._sklearn import HasMethods, StrOptions, validate_params
-from ._preprocessing import _TIME_UNIT, _UNITS_PER_SECOND, _warn
+from .._warnings import warn_at_caller
+from ._preprocessing import _TIME_UNIT, _UNITS_PER_SECOND
 
 __all__ = ["load_click_log", "load_yoochoose_clicks", "load_diginetica_views", "encode_items"]
 
@@ -377,7 +378,7 @@ def _log(frame, source, columns, *, time_format=None, time_unit="s", missing_tim
                 )
             empty |= gaps
     if where:
-        _warn(
+        warn_at_caller(
             f"{source}: dropped {int(empty.sum()):,} of {len(frame):,} clicks without an id: "
             f"{', '.join(where)} empty."
         )

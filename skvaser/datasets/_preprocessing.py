@@ -15,9 +15,6 @@ timezone-aware datetimes (a pandas Series or an array of :class:`pandas.Timestam
 """
 
 import logging
-import os
-import sys
-import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from numbers import Integral, Real
@@ -27,6 +24,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from .._sklearn import Interval, StrOptions, validate_params
+from .._warnings import warn_at_caller
 
 __all__ = [
     "PreprocessingStep",
@@ -55,20 +53,6 @@ def _adjacent_unit(time_unit, step):
 
 #: Share of the sessions below which a side of a temporal split is suspicious.
 _SMALL_SIDE = 0.01
-
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_VALIDATION_FILE = os.path.join("sklearn", "utils", "_param_validation.py")
-
-
-def _warn(message, category=UserWarning):
-    """Warn at the first caller outside skvaser and scikit-learn's parameter validation."""
-    frame, stacklevel = sys._getframe(1), 2
-    while frame is not None and (
-        frame.f_code.co_filename.startswith(_PACKAGE_DIR)
-        or frame.f_code.co_filename.endswith(_VALIDATION_FILE)
-    ):
-        frame, stacklevel = frame.f_back, stacklevel + 1
-    warnings.warn(message, category, stacklevel=stacklevel)
 
 
 def _time_order(timestamps, time_unit="s", name="timestamps"):
@@ -407,7 +391,7 @@ def _check_split_sizes(clicks, n_test, test_days, time_unit):
         )
     else:
         reading, hint = "", "Choose test_days for the log's span."
-    _warn(
+    warn_at_caller(
         f"temporal_split: the {side} set holds {n_side:,} of {clicks.n_sessions:,} sessions "
         f"(less than 1 %) with test_days={test_days:g}; the log spans {span:,.1f} days "
         f"{reading}. {hint}".replace("  ", " ")

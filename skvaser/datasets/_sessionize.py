@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 
 from .._sklearn import Interval, validate_params
+from .._warnings import warn_at_caller
 from ._preprocessing import (
     _TIME_UNIT,
     _UNITS_PER_SECOND,
     _adjacent_unit,
     _step,
     _time_order,
-    _warn,
 )
 
 __all__ = ["sessionize"]
@@ -210,7 +210,7 @@ def _warn_unlikely_unit(times, time_unit):
     finer, coarser = _adjacent_unit(time_unit, 1), _adjacent_unit(time_unit, -1)
     years = float(times.max()) / _UNITS_PER_SECOND[time_unit] / _SECONDS_PER_YEAR
     if years > _LATEST and finer is not None:
-        _warn(
+        warn_at_caller(
             f"sessionize: the timestamps, read in time_unit={time_unit!r}, reach {years:,.0f} "
             f"years after 1970. If they are in a finer unit, pass it (time_unit={finer!r}, "
             "...): read in too coarse a unit, every pause looks longer than gap."
@@ -218,7 +218,7 @@ def _warn_unlikely_unit(times, time_unit):
     if years < 1 and coarser is not None:
         earliest = float(times.min()) / _UNITS_PER_SECOND[coarser] / _SECONDS_PER_YEAR
         if earliest >= _EARLIEST_COARSER:
-            _warn(
+            warn_at_caller(
                 f"sessionize: the timestamps, read in time_unit={time_unit!r}, all lie in "
                 f"1970; read in {coarser!r} they start {1970 + int(earliest)}. If they are in "
                 f"a coarser unit, pass it (time_unit={coarser!r}, ...): read in too fine a "

@@ -12,7 +12,8 @@ from .._items import UNKNOWN
 from .._ranking import SCORE_ITEMS
 from .._sklearn import Interval, StrOptions
 from .._validation import is_padding
-from ..base import BaseRecommender, unchanged_on_error, warn_at_caller
+from .._warnings import warn_at_caller
+from ..base import BaseRecommender, unchanged_on_error
 from ..nn._torch_compat import cpu_has_bfloat16_dot_products
 from ..nn.batching import PrefixBatches, SessionBatches
 from ..nn.sampled_softmax import NegativeSampler, popularity_counts

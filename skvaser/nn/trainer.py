@@ -16,7 +16,6 @@ released after its backward pass.
 """
 
 import time
-import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -24,6 +23,7 @@ import numpy as np
 import torch
 
 from .._progress import progress
+from .._warnings import warn_at_caller
 from .lazy_adam import LazyAdam
 from .softmax import ScoreBuffer
 
@@ -428,11 +428,9 @@ def _warn_stopped_early(history, validation, how):
         kept = f"the weights of the last complete step of epoch {finished}"
     else:
         kept = "the weights it started with"
-    warnings.warn(
+    warn_at_caller(
         f"Training {how} during epoch {finished + 1} after {finished} finished "
-        f"epoch{'' if finished == 1 else 's'}; the network keeps {kept}.",
-        UserWarning,
-        stacklevel=4,  # the caller of the estimator's fit
+        f"epoch{'' if finished == 1 else 's'}; the network keeps {kept}."
     )
 
 

@@ -292,6 +292,17 @@ def test_load_refuses_tampered_files():
         dump(clone(model), io.BytesIO())
 
 
+def test_load_refuses_weights_that_do_not_fit_the_network():
+    """A neural model's archive whose weight array has another shape: a ValueError that says
+    the file is damaged, not PyTorch's RuntimeError."""
+    arrays = _archive(fitted(NEURAL[0]))
+    name, weight = max(((key, value) for key, value in arrays.items() if value.ndim == 2),
+                       key=lambda item: item[1].size)
+    with pytest.raises(ValueError, match="do not fit VASERRecommender's network: the model file "
+                       "is damaged or altered"):
+        load(_rewrite(arrays, **{name: weight[:-1]}))
+
+
 def test_a_model_of_a_missing_gpu_loads_on_the_gpu_there_is(monkeypatch):
     """Trained on cuda:3, loaded where CUDA has one device: on that device, with a warning,
     not a crash (simulated: no GPU needed)."""

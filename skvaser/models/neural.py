@@ -412,7 +412,13 @@ class NeuralRecommender(BaseRecommender):
             self._built_with = self._network_arguments()
         with torch.random.fork_rng(devices=[]):
             network = self._build_network(self.n_items_, self._built_with)
-        network.load_state_dict(weights)
+        try:
+            network.load_state_dict(weights)
+        except RuntimeError as exc:  # weights missing, unexpected or of another shape
+            raise ValueError(
+                f"The saved weights do not fit {type(self).__name__}'s network: the model file "
+                f"is damaged or altered. {exc}"
+            ) from exc
         self.network_ = network.to(device).eval()
 
     def _network_arguments(self):

@@ -289,7 +289,8 @@ def test_cross_validate(prefixes, routing):
     with sklearn.config_context(enable_metadata_routing=routing):
         kwargs = {"params": {"groups": groups}} if routing else {"groups": groups}
         result = cross_validate(
-            make_pipeline(MostPopular()), X, y, cv=cv, scoring=SCORERS, **kwargs
+            make_pipeline(MostPopular(handle_unknown="ignore")), X, y, cv=cv, scoring=SCORERS,
+            **kwargs,
         )
     assert len(result["test_recall@20"]) == 3
     assert np.all(
@@ -304,7 +305,8 @@ def test_grid_search(prefixes, routing, shuffle):
     X, y, groups = prefixes
     cv = SessionSplitter(n_splits=3, shuffle=shuffle, random_state=0 if shuffle else None)
     search = GridSearchCV(
-        MostPopular(), {"smoothing": [0, 1]}, cv=cv, scoring=SCORERS, refit="recall@20"
+        MostPopular(handle_unknown="ignore"), {"smoothing": [0, 1]}, cv=cv, scoring=SCORERS,
+        refit="recall@20", error_score="raise",
     )
     with sklearn.config_context(enable_metadata_routing=routing):
         search.fit(X, y, groups=groups)

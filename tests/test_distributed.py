@@ -30,7 +30,8 @@ def process_id(estimator, X, y):
 
 
 def _search():
-    model = make_fast(VASERRecommender)
+    # a later fold clicks items the earlier one has not: skipped, silently
+    model = make_fast(VASERRecommender, handle_unknown="ignore")
     return GridSearchCV(
         model, GRID, cv=SessionSplitter(n_splits=2), n_jobs=N_JOBS, error_score="raise",
         scoring={**SCORERS, "threads": torch_threads, "pid": process_id}, refit="recall@20",

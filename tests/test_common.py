@@ -607,23 +607,29 @@ def check_warm_start_with_nothing_to_learn(estimator):
     np.testing.assert_array_equal(single.predict([padded([7])])[0, :1], [7])
 
 
+def pickled_as_if_trained_on(model, device):
+    """``pickle.dumps(model)`` as the model fitted on ``device`` (e.g. ``"cuda:0"``) would be
+    pickled: no GPU needed."""
+    cls = type(model)
+    original = cls.__getstate__
+
+    def on_device(self):
+        state = original(self)
+        state["device_"] = device
+        return state
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cls, "__getstate__", on_device)
+        return pickle.dumps(model)
+
+
 def check_cuda_model_loads_on_the_cpu(estimator):
     """A model pickled on CUDA loads on a CPU-only machine with a warning (yielded only where
     CUDA is absent: test_cuda.py covers real devices)."""
     X, _ = data()
     model = fitted(estimator)
     expected = model.predict(X)
-    cls = type(model)
-    original = cls.__getstate__
-
-    def as_if_trained_on_cuda(self):
-        state = original(self)
-        state["device_"] = "cuda:0"
-        return state
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cls, "__getstate__", as_if_trained_on_cuda)
-        blob = pickle.dumps(model)
+    blob = pickled_as_if_trained_on(model, "cuda:0")
     with pytest.warns(UserWarning, match="trained on CUDA.*loaded on the CPU") as caught:
         loaded = pickle.loads(blob)
     assert caught[0].filename == __file__  # at the caller's line

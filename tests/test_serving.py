@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import cross_validate
-from test_common import MAX_LEN, UNKNOWN, data, fitted, padded
+from test_common import MAX_LEN, UNKNOWN, data, fitted, padded, pickled_as_if_trained_on
 
 import skvaser
 from skvaser import SessionSplitter
@@ -310,17 +310,7 @@ def test_a_model_of_a_missing_gpu_loads_on_the_gpu_there_is(monkeypatch):
 
     import torch
 
-    model = fitted(NEURAL[0])
-    cls = type(model)
-    original = cls.__getstate__
-
-    def as_if_trained_on_cuda_3(self):
-        state = original(self)
-        state["device_"] = "cuda:3"
-        return state
-
-    monkeypatch.setattr(cls, "__getstate__", as_if_trained_on_cuda_3)
-    blob = pickle.dumps(model)
+    blob = pickled_as_if_trained_on(fitted(NEURAL[0]), "cuda:3")
     moved_to = []
 
     def record_to(self, device, *args, **kwargs):

@@ -21,6 +21,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
+from test_common import pickled_as_if_trained_on
 
 import skvaser.models.neural as neural
 import skvaser.nn.trainer as trainer
@@ -536,20 +537,10 @@ def test_unfitted_model_pickles(data):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="simulates a machine without CUDA")
-def test_model_pickled_on_cuda_loads_on_the_cpu_with_a_warning(fitted, data, monkeypatch):
+def test_model_pickled_on_cuda_loads_on_the_cpu_with_a_warning(fitted, data):
     X, _, _ = data
     expected = fitted.predict(X)
-    cls = type(fitted)
-    original = cls.__getstate__
-
-    def as_if_trained_on_cuda(self):
-        state = original(self)
-        state["device_"] = "cuda:0"
-        return state
-
-    monkeypatch.setattr(cls, "__getstate__", as_if_trained_on_cuda)
-    blob = pickle.dumps(fitted)
-    monkeypatch.undo()
+    blob = pickled_as_if_trained_on(fitted, "cuda:0")
     with pytest.warns(UserWarning, match="trained on CUDA.*loaded on the CPU"):
         loaded = pickle.loads(blob)
     assert loaded.device_ == torch.device("cpu")

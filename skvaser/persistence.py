@@ -76,10 +76,16 @@ def _trusted_types():
 
 
 class _Writer:
-    """Turns a state dict into JSON-able values, collecting its arrays on the side."""
+    """Turns a state dict into JSON-able values, collecting its arrays on the side.
+
+    A recommender inside the state (a member of a :class:`~skvaser.VotingRecommender`) is
+    written once, with a number; where the state holds it again, the number alone is written.
+    """
 
     def __init__(self):
         self.arrays = {}
+        self._recommenders = {}  # id(recommender) -> its number
+        self._kept = []  # the numbered recommenders, alive while their ids are keys
 
     def _array(self, array):
         key = f"array_{len(self.arrays)}"
@@ -123,6 +129,8 @@ class _Writer:
                 "csr": {name: self._array(part) for name, part in parts.items()},
                 "shape": list(value.shape),
             }
+        if isinstance(value, BaseRecommender):
+            return self._recommender(value, where)
         if is_dataclass(value) and type(value).__name__ in _trusted_types():
             state = {f.name: getattr(value, f.name) for f in fields(value)}
             return {"object": type(value).__name__, "state": self.encode(state, where)}
@@ -131,12 +139,27 @@ class _Writer:
             "save without pickle; save the model with joblib or pickle instead."
         )
 
+    def _recommender(self, model, where):
+        name = type(model).__name__
+        if _trusted_types().get(name) is not type(model):
+            raise TypeError(
+                f"{where} is a {name}, not one of skvaser's recommenders, which "
+                "skvaser.persistence.dump cannot save without pickle; save the model with "
+                "joblib or pickle instead."
+            )
+        if id(model) in self._recommenders:
+            return {"same": self._recommenders[id(model)]}
+        number = self._recommenders[id(model)] = len(self._kept)
+        self._kept.append(model)
+        return {"recommender": [name, number], "state": self.encode(model.__getstate__(), where)}
+
 
 class _Reader:
     """Rebuilds the values written by :class:`_Writer`; refuses anything else."""
 
     def __init__(self, arrays, trusted):
         self.arrays, self.trusted = arrays, trusted
+        self._recommenders = []  # by their numbers in the file
 
     def _array(self, key):
         if not isinstance(key, str) or key not in self.arrays:
@@ -178,7 +201,33 @@ class _Reader:
             if content not in self.trusted:
                 raise ValueError(f"the file asks for a {content!r}, which is not trusted.")
             return self.trusted[content](**self.decode(value["state"]))
+        if tag == "recommender":
+            name, number = content
+            if number != len(self._recommenders):
+                raise ValueError(f"recommender number {number!r} is out of order.")
+            self._recommenders.append(None)  # its number is taken while its state is read
+            model = self.recommender(name, value["state"])
+            self._recommenders[number] = model
+            return model
+        if tag == "same":
+            if not isinstance(content, int) or not 0 <= content < len(self._recommenders):
+                raise ValueError(f"the file refers to a recommender {content!r} it does not hold.")
+            if self._recommenders[content] is None:
+                raise ValueError(f"recommender {content} refers to itself.")
+            return self._recommenders[content]
         raise ValueError(f"unknown value tag {tag!r}.")
+
+    def recommender(self, name, state):
+        """A recommender of the trusted class ``name`` rebuilt from its written ``state``."""
+        cls = self.trusted.get(name)
+        if not isinstance(cls, type) or not issubclass(cls, BaseRecommender):
+            raise ValueError(f"The file asks for a {name!r}, which is not trusted.")
+        state = self.decode(state)
+        if not isinstance(state, dict):
+            raise ValueError("The model file is damaged or altered: a state is not a mapping.")
+        model = cls.__new__(cls)
+        model.__setstate__(state)
+        return model
 
 
 def dump(model, file):
@@ -187,7 +236,9 @@ def dump(model, file):
     Parameters
     ----------
     model : BaseRecommender
-        A fitted recommender of skvaser's own classes.
+        A fitted recommender of skvaser's own classes (a :class:`~skvaser.VotingRecommender`
+        with its members). Parameters that only pickle can save (a ``RandomState`` as
+        ``random_state``) raise a TypeError.
     file : str, path-like or binary file object
         Where to write the archive (an ``.npz`` file, at exactly this path, whatever its
         suffix).
@@ -268,16 +319,7 @@ def load(file):
         raise ValueError(
             f"Unknown model file format {found!r}; this skvaser reads format {FORMAT_VERSION}."
         )
-    trusted = _trusted_types()
-    cls = trusted.get(header.get("class"))
-    if cls is None or not issubclass(cls, BaseRecommender):
-        raise ValueError(f"The file asks for a {header.get('class')!r}, which is not trusted.")
     try:
-        state = _Reader(arrays, trusted).decode(header["state"])
+        return _Reader(arrays, _trusted_types()).recommender(header.get("class"), header["state"])
     except (TypeError, KeyError) as exc:
         raise ValueError(f"The model file is damaged or altered: {exc}") from exc
-    if not isinstance(state, dict):
-        raise ValueError("The model file is damaged or altered: its state is not a mapping.")
-    model = cls.__new__(cls)
-    model.__setstate__(state)
-    return model

@@ -5,6 +5,7 @@ The checks every recommender passes (pickling, string ids, unknown items...) run
 """
 
 import functools
+import warnings
 
 import numpy as np
 import pytest
@@ -256,9 +257,74 @@ def test_a_failed_set_params_changes_nothing(parameter):
     assert model.estimators is None and model.weights is None
 
 
-def test_persistence_dump_names_joblib_instead(tmp_path):
+def test_persistence_dump_saves_the_members_once(tmp_path):
+    """A vote saved without pickle ranks as before, its members saved once: the named members
+    are the fitted ones, as after pickling."""
+    from skvaser.persistence import dump, load
+
+    X, y, _ = _data()
+    members = [("vaser", make_fast(VASERRecommender)), *_members()]
+    model = VotingRecommender(estimators=members, weights=[2, 1, 1]).fit(X, y)
+    dump(model, tmp_path / "model.npz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = load(tmp_path / "model.npz")
+    for filters in ({}, {"allowed_items": model.items_[::3]}):
+        expected = model.predict(X, return_scores=True, **filters)
+        found = loaded.predict(X, return_scores=True, **filters)
+        np.testing.assert_array_equal(found[0], expected[0])
+        np.testing.assert_array_equal(found[1], expected[1])
+    assert [type(member) for member in loaded.estimators_] == [
+        type(member) for member in model.estimators_
+    ]
+    assert list(loaded.named_estimators_.values()) == loaded.estimators_  # the same objects
+    assert all(
+        fitted is not template
+        for fitted, (_, template) in zip(loaded.estimators_, loaded.estimators)
+    )
+    assert loaded.weights == [2, 1, 1] and loaded.get_params()["vaser__max_iter"] == 2
+
+
+def test_persistence_dump_refuses_a_random_state_object(tmp_path):
     from skvaser.persistence import dump
 
-    model = VotingRecommender(estimators=_members()).fit(*_data()[:2])
-    with pytest.raises(TypeError, match="save the model with joblib or pickle"):
+    members = [("item", ItemKNNRecommender()), ("vaser", make_fast(VASERRecommender))]
+    model = VotingRecommender(estimators=members).fit(*_data()[:2])
+    model.set_params(vaser__random_state=np.random.RandomState(0))
+    with pytest.raises(TypeError, match="RandomState.*save the model with joblib or pickle"):
         dump(model, tmp_path / "model.npz")
+
+
+def test_persistence_load_refuses_tampered_members():
+    """A vote's file whose member asks for an untrusted class, or refers to a member the file
+    does not hold, is refused with a ValueError."""
+    import io
+    import re
+
+    from skvaser.persistence import dump, load
+
+    buffer = io.BytesIO()
+    dump(VotingRecommender(estimators=_members()).fit(*_data()[:2]), buffer)
+    with np.load(io.BytesIO(buffer.getvalue())) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    document = arrays.pop("skvaser.json").tobytes().decode()
+
+    def load_with(pattern, replacement):
+        changed, n = re.subn(pattern, replacement, document, count=1)
+        assert n == 1
+        tampered = io.BytesIO()
+        header = np.frombuffer(changed.encode(), dtype=np.uint8)
+        np.savez(tampered, **{"skvaser.json": header}, **arrays)
+        return load(tampered.getvalue())
+
+    with pytest.raises(ValueError, match="asks for a 'Popen', which is not trusted"):
+        load_with(r'"recommender": \["SessionKNNRecommender"', '"recommender": ["Popen"')
+    with pytest.raises(ValueError, match="recommender number 7 is out of order"):
+        load_with(r'"recommender": \["ItemKNNRecommender", 0\]',
+                  '"recommender": ["ItemKNNRecommender", 7]')
+    # the fitted members are written once, and named again in named_estimators_
+    with pytest.raises(ValueError, match="refers to a recommender 99 it does not hold"):
+        load_with(r'\{"same": \d+\}', '{"same": 99}')
+    with pytest.raises(ValueError, match="recommender 0 refers to itself"):
+        load_with(r'(\["ItemKNNRecommender", 0\], "state": \{"dict": \{)',
+                  r'\1"loop": {"same": 0}, ')

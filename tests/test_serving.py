@@ -30,11 +30,9 @@ from skvaser.datasets import sessions_to_queries
 from skvaser.persistence import InconsistentVersionWarning, dump, load
 
 RECOMMENDERS = [make_fast(cls) for cls in all_recommenders()]
-#: The recommenders whose filtered ranking is their full ranking with items struck out, and
-#: whose parameters persistence.dump saves without pickle. VotingRecommender is neither: its
-#: members rank among the candidates left (each member's ranks then differ), and its
-#: parameters hold estimators (skvaser.persistence.dump refuses them with an error that says
-#: so; joblib saves it, test_common's check_pickle_and_joblib).
+#: The recommenders whose filtered ranking is their full ranking with items struck out.
+#: VotingRecommender's is not: its members rank among the candidates left (each member's ranks
+#: then differ). Its filters and persistence are tested in test_ensemble.py.
 SCORING = [model for model in RECOMMENDERS if not isinstance(model, skvaser.VotingRecommender)]
 NEURAL = [model for model in RECOMMENDERS if hasattr(model, "device")]
 

@@ -9,8 +9,9 @@
     python benchmarks/vaser_candidates.py item-bias [--seeds 0]
     python benchmarks/vaser_candidates.py positions [--seeds 0]
     python benchmarks/vaser_candidates.py weight-decay [--seeds 0] [--weight-decay 0.02]
+    python benchmarks/vaser_candidates.py sknn-teacher [--seeds 0] [--teacher-weight 0.2] [--vote]
 
-All nine fit on the validation split of ``vaser.py --validation`` (the training sessions but the
+All ten fit on the validation split of ``vaser.py --validation`` (the training sessions but the
 most recent 10 %, scored on every prefix of those 10 %; the test split is never read) and print
 Recall@20 / MRR@20 (%), to read against ``VASERRecommender()``'s figures of the same seed
 (``benchmarks/HISTORY.md``, sections 17 and 20).
@@ -61,10 +62,25 @@ A2 h_j + p_{L-j})``, ``p`` learned per position from the end (``MAX_LEN`` of the
 ``weight-decay`` fits the defaults with AdamW's decoupled weight decay (Loshchilov & Hutter,
 2019) on every weight matrix (the item table included; biases and flow vectors excluded): before
 each step, ``W <- (1 - lr * weight_decay) W`` with the step's own step size.
+
+``sknn-teacher`` fits VASER whose smoothed targets hold V-SKNN's ranking too (distillation from
+a neighbourhood model, the inside of ``VotingRecommender``'s vote): a training prefix's target
+distribution is ``(1 - eps - w) one_hot + eps / n_items + w p``, ``p`` V-SKNN's top
+``TEACHER_ITEMS`` scores of the prefix, normalised to sum to one. Like the uniform smoothing it
+adds ``w (s_target - sum_j p_j s_j)`` to the cross-entropy, so the blocked softmax is untouched.
+V-SKNN is cross-fitted: the training sessions fall in ``TEACHER_FOLDS`` folds at random, and
+each fold's prefixes are scored by a V-SKNN (defaults) fitted on the other folds, so a prefix's
+own session is never its neighbour. Prefixes are matched to their teacher rows by a hash of
+their codes; a prefix repeated in several sessions takes the first one's.
+
+``--vote`` fits the candidate's VASER as a member of ``VotingRecommender`` beside V-SKNN (both
+with their defaults, as ``benchmarks/voting.py`` fits them) and prints the VASER alone, V-SKNN
+alone and their vote with ``VotingRecommender()``'s weights 3 : 1.
 """
 
 import argparse
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -73,9 +89,18 @@ from _machine import describe
 from itemknn import _validation_split  # benchmarks/ is the script's folder
 from vaser import DATA, parameter
 
-from skvaser import VASERRecommender, mrr_at_k, recall_at_k, sessions_to_prefixes
+from skvaser import (
+    SessionKNNRecommender,
+    VASERRecommender,
+    VotingRecommender,
+    mrr_at_k,
+    recall_at_k,
+    sessions_to_prefixes,
+)
+from skvaser._items import ItemIndex
 from skvaser.evaluation import evaluate_recommender, load_train_test
 from skvaser.nn import trainer
+from skvaser.nn.base import sessions_of
 from skvaser.nn.batching import PrefixBatches
 from skvaser.nn.flows import PlanarFlowParameters, planar_flows
 from skvaser.nn.layers import seeded_dropout
@@ -88,6 +113,11 @@ SCORED_EPOCHS = (6, 8, 10, 12, 14, 16, 18, 20)
 COSINE_SCALE = 16.0
 REPEAT_BONUSES = (0.0, -1.0, 0.5, 1.0, 2.0)
 MAX_LEN = 30  # the prefixes' length, as sessions_to_prefixes cuts them
+TEACHER_ITEMS = 50
+TEACHER_FOLDS = 4
+HASH_MODULI = (2_147_483_647, 2_147_483_629)  # two primes below 2**31: a 62-bit key
+HASH_BASE = 1_000_003
+VOTE_WEIGHTS = [3, 1]  # VotingRecommender()'s, VASER : V-SKNN
 
 
 def clicks_ago(sequences):
@@ -199,6 +229,79 @@ class PositionsNetwork(VASERNetwork):
         self.encoder.a2 = RecencyProjection(self.encoder.a2)
 
 
+def running_prefix_keys(codes):
+    """A 62-bit hash of the clicks of each row of ``codes`` (B, L) up to each column, padding
+    (leading zeros) left out: int64 (B, L), numpy or torch, equal for equal clicks."""
+    columns, keys = [], [codes[:, 0] * 0 for _ in HASH_MODULI]
+    for column in range(codes.shape[1]):
+        keys = [(key * HASH_BASE + codes[:, column]) % modulus
+                for key, modulus in zip(keys, HASH_MODULI)]
+        columns.append(keys[0] * HASH_MODULI[1] + keys[1])
+    return torch.stack(columns, 1) if torch.is_tensor(codes) else np.stack(columns, 1)
+
+
+class SKNNTeacherNetwork(VASERNetwork):
+    """VASER trained against targets smoothed towards V-SKNN's ranking (:data:`TEACHER`)."""
+
+    def loss_terms(self, x, y, generator):
+        decoded, regularization = self._latent(x, generator)
+        query = self.bilinear(decoded)
+        reconstruction = self.reconstruction(query, y, sessions_of(x))
+        items, probabilities = TEACHER.lookup(running_prefix_keys(x.codes)[x.session, x.step])
+        weights = self.item_weights()
+        teacher_scores = torch.einsum("bd,bkd->bk", query, weights[items])
+        target_scores = (query * weights[y - 1]).sum(dim=1)
+        margin = target_scores * probabilities.sum(dim=1) - (probabilities * teacher_scores).sum(1)
+        return {
+            "reconstruction": reconstruction + TEACHER.weight * margin.mean(),
+            "regularization": regularization.mean(),
+        }
+
+
+class Teacher:
+    """V-SKNN's cross-fitted top items of every training prefix, by :func:`running_prefix_keys`."""
+
+    weight = 0.0
+
+    def fit(self, X, y, groups, seed):
+        started = time.perf_counter()
+        index = ItemIndex(np.unique(np.concatenate([X[X != -1], y])))
+        sessions, session_of_row = np.unique(groups, return_inverse=True)
+        fold = np.random.default_rng(seed).integers(TEACHER_FOLDS, size=len(sessions))[
+            session_of_row
+        ]
+        items = np.zeros((len(X), TEACHER_ITEMS), dtype=np.int64)
+        probabilities = np.zeros((len(X), TEACHER_ITEMS), dtype=np.float32)
+        for f in range(TEACHER_FOLDS):
+            rows = fold == f
+            sknn = SessionKNNRecommender(n_recommendations=TEACHER_ITEMS)
+            sknn.fit(X[~rows], y[~rows], groups=groups[~rows])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # items of this fold alone: not seen in its fit
+                ranked, scores = sknn.predict(X[rows], return_scores=True)
+            scores = np.where(np.isfinite(scores), scores, 0.0)
+            total = scores.sum(axis=1, keepdims=True)
+            probabilities[rows] = np.divide(scores, total, out=np.zeros_like(scores),
+                                            where=total > 0)
+            items[rows] = np.maximum(index.encode(ranked) - 1, 0)
+        keys, first = np.unique(running_prefix_keys(index.encode(X))[:, -1], return_index=True)
+        self.keys = torch.from_numpy(keys)
+        self.items = torch.from_numpy(items[first])
+        self.probabilities = torch.from_numpy(probabilities[first])
+        covered = (self.probabilities.sum(dim=1) > 0).float().mean()
+        print(f"teacher: {len(X)} prefixes, {len(keys)} distinct, {100 * covered:.1f} % with "
+              f"V-SKNN neighbours, {time.perf_counter() - started:.0f} s", flush=True)
+
+    def lookup(self, keys):
+        """Teacher items (B, TEACHER_ITEMS) and probabilities of prefixes, by key."""
+        rows = torch.searchsorted(self.keys, keys).clamp(max=len(self.keys) - 1)
+        if not torch.equal(self.keys[rows], keys):
+            raise RuntimeError("a training prefix has no teacher row")
+        return self.items[rows], self.probabilities[rows]
+
+
+TEACHER = Teacher()
+
 #: The candidates that swap in a network of their own.
 NETWORKS = {
     "context-posterior": ContextPosteriorNetwork,
@@ -206,6 +309,7 @@ NETWORKS = {
     "cosine-scores": CosineScoresNetwork,
     "item-bias": ItemBiasNetwork,
     "positions": PositionsNetwork,
+    "sknn-teacher": SKNNTeacherNetwork,
 }
 
 
@@ -384,10 +488,15 @@ def main():
         choices=[
             "posterior-samples", "context-posterior", "weight-averages", "repeat-bonus",
             "cosine-scores", "repeats", "item-bias", "positions", "weight-decay",
+            "sknn-teacher",
         ],
     )
     parser.add_argument("--weight-decay", type=float, default=0.02,
                         help="AdamW's decoupled decay, for the weight-decay candidate")
+    parser.add_argument("--teacher-weight", type=float, default=0.2,
+                        help="V-SKNN's share of the targets, for the sknn-teacher candidate")
+    parser.add_argument("--vote", action="store_true",
+                        help="fit the VASER in a vote with V-SKNN and score the vote too")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument(
         "--set", type=parameter, nargs="+", default=[], metavar="PARAM=VALUE",
@@ -403,6 +512,9 @@ def main():
     train, _, _ = load_train_test(args.data)
     train, validation = _validation_split(train)
     X, y, _ = sessions_to_prefixes(*validation, max_len=30)
+    if args.candidate == "sknn-teacher":
+        TEACHER.weight = args.teacher_weight
+        TEACHER.fit(*sessions_to_prefixes(*train, max_len=MAX_LEN), seed=0)
     for seed in args.seeds:
         if args.candidate == "weight-averages":
             model = VASERRecommender(random_state=seed, **{"ema_decay": 0.0, **dict(args.set)})
@@ -411,12 +523,24 @@ def main():
             print(f"seed {seed}: fit {seconds:.0f} s with the scoring of the averages")
             continue
         model = VASERRecommender(random_state=seed, **dict(args.set))
+        if args.vote:
+            model = VotingRecommender(
+                estimators=[("vaser", model), ("sknn", SessionKNNRecommender())],
+                weights=VOTE_WEIGHTS,
+            )
         result = evaluate_recommender(model, train, validation)
-        name = args.candidate + (
-            f" {args.weight_decay}" if args.candidate == "weight-decay" else ""
-        )
-        print(f"seed {seed}, {name}: fit {result['fit_seconds']:.0f} s, "
+        name = args.candidate + {
+            "weight-decay": f" {args.weight_decay}", "sknn-teacher": f" {args.teacher_weight}"
+        }.get(args.candidate, "")
+        print(f"seed {seed}, {name}{' voting' * args.vote}: fit {result['fit_seconds']:.0f} s, "
               f"{100 * result['recall']:.2f} / {100 * result['mrr']:.2f}", flush=True)
+        if args.vote:
+            vote = result["model"]
+            for member, weights in (("VASER", [1, 0]), ("V-SKNN", [0, 1])):
+                ranked = vote.set_params(weights=weights).predict(X)
+                print(f"  {member} alone: {100 * recall_at_k(y, ranked):.2f} / "
+                      f"{100 * mrr_at_k(y, ranked):.2f}", flush=True)
+            continue
         if args.candidate == "posterior-samples":
             posterior_samples(result["model"], X, y, seed)
         if args.candidate == "repeat-bonus":

@@ -439,24 +439,33 @@ class WeightAverages:
 def fit_with_averages(model, train, X, y):
     """Fit ``model`` on ``train`` sessions keeping :class:`WeightAverages` scored on ``X``, ``y``;
     return the fit's seconds (the scoring of the averages included)."""
-    adam = trainer._adam
+    adam, step_sizes = trainer._adam, trainer._step_sizes
+    kept = {}
 
-    def adam_with_averages(network, learning_rate, learning_rate_decay):
-        optimizer, scheduler = adam(network, learning_rate, learning_rate_decay)
-        averages = WeightAverages(model, network, X, y, model.max_iter)
-        # plain or sparse Adam (with a sampled softmax) alike: each step, then each epoch
-        step, epoch = optimizer.step, scheduler.step
-        optimizer.step = lambda: (step(), averages.after_step())
-        scheduler.step = lambda: (epoch(), averages.after_epoch())
-        return optimizer, scheduler
+    def adam_with_averages(network, learning_rate):
+        optimizer = adam(network, learning_rate)
+        kept["averages"] = WeightAverages(model, network, X, y, model.max_iter)
+        # plain or sparse Adam (with a sampled softmax) alike
+        step = optimizer.step
+        optimizer.step = lambda: (step(), kept["averages"].after_step())
+        return optimizer
+
+    def step_sizes_with_averages(optimizer, learning_rate_decay, total_steps):
+        scheduler, per_step = step_sizes(optimizer, learning_rate_decay, total_steps)
+        if per_step:
+            raise ValueError("weight-averages scores after each epoch: give a per-epoch factor "
+                             "as learning_rate_decay")
+        epoch = scheduler.step
+        scheduler.step = lambda: (epoch(), kept["averages"].after_epoch())
+        return scheduler, per_step
 
     X_train, y_train, _ = sessions_to_prefixes(*train, max_len=30)
-    trainer._adam = adam_with_averages
+    trainer._adam, trainer._step_sizes = adam_with_averages, step_sizes_with_averages
     started = time.perf_counter()
     try:
         model.fit(X_train, y_train)
     finally:
-        trainer._adam = adam
+        trainer._adam, trainer._step_sizes = adam, step_sizes
     return time.perf_counter() - started
 
 
@@ -465,18 +474,18 @@ def adam_with_weight_decay(weight_decay):
     ``1 - lr * weight_decay`` each step (AdamW's decoupled decay)."""
     adam = trainer._adam
 
-    def build(network, learning_rate, learning_rate_decay):
-        optimizer, scheduler = adam(network, learning_rate, learning_rate_decay)
+    def build(network, learning_rate):
+        optimizer = adam(network, learning_rate)
         matrices = [p for p in network.parameters() if p.ndim >= 2]
-        step = optimizer.step
+        step, group = optimizer.step, optimizer.param_groups[0]
 
         def decayed_step():
             with torch.no_grad():
-                torch._foreach_mul_(matrices, 1.0 - scheduler.get_last_lr()[0] * weight_decay)
+                torch._foreach_mul_(matrices, 1.0 - group["lr"] * weight_decay)
             step()
 
         optimizer.step = decayed_step
-        return optimizer, scheduler
+        return optimizer
 
     return build
 

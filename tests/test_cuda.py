@@ -197,7 +197,7 @@ def test_bfloat16_products_on_cuda(case, data):
 
 def test_adam_is_fused_on_cuda():
     network = torch.nn.Linear(3, 2).to("cuda")
-    optimizer, _ = _adam(network, 1e-3, 0.9)
+    optimizer = _adam(network, 1e-3)
     assert optimizer.defaults["fused"] is True
 
 

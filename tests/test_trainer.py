@@ -92,6 +92,48 @@ def test_empty_rows_beside_others_are_skipped():
     assert len(history.loss) == 1
 
 
+# ---------------------------------------------------------------------- step sizes
+def recorded_step_sizes(monkeypatch):
+    """The step size each optimiser step of the next training takes (a list filled as it runs)."""
+    seen = []
+    adam = trainer._adam
+
+    def recording(network, learning_rate):
+        optimizer = adam(network, learning_rate)
+        optimizer.register_step_pre_hook(lambda opt, *_: seen.append(opt.param_groups[0]["lr"]))
+        return optimizer
+
+    monkeypatch.setattr(trainer, "_adam", recording)
+    return seen
+
+
+@pytest.mark.parametrize("decay", [0.5, 1.0, "linear"])
+def test_step_sizes_follow_the_schedule(monkeypatch, decay):
+    seen = recorded_step_sizes(monkeypatch)
+    data = batches(*rows())
+    n_batches, max_iter, lr = data.n_training_batches, 3, 0.01
+    train(network(), data, max_iter=max_iter, learning_rate=lr, learning_rate_decay=decay)
+    steps = np.arange(max_iter * n_batches)
+    if decay == "linear":  # from lr at the first step down to lr / steps at the last
+        expected = lr * (1 - steps / len(steps))
+    else:  # constant within an epoch, times decay after it
+        expected = lr * decay ** (steps // n_batches)
+    np.testing.assert_allclose(seen, expected, rtol=1e-12)
+
+
+def test_a_linear_schedule_moves_every_optimiser_and_stops_at_zero():
+    tables = [torch.nn.Parameter(torch.zeros(2)) for _ in range(2)]
+    optimizer = trainer._Together(*(torch.optim.SGD([t], lr=0.3) for t in tables))
+    scheduler, per_step = trainer._step_sizes(optimizer, "linear", 4)
+    assert per_step
+    sizes = []
+    for _ in range(6):
+        sizes.append([part.param_groups[0]["lr"] for part in optimizer.parts])
+        optimizer.step()
+        scheduler.step()
+    np.testing.assert_allclose(sizes, [[s, s] for s in (0.3, 0.225, 0.15, 0.075, 0.0, 0.0)])
+
+
 # ---------------------------------------------------------------------- faults
 def fail_in_epoch(monkeypatch, epoch, error):
     """``error`` at the second batch of ``epoch`` (counted over this test)."""

@@ -236,6 +236,8 @@ def test_clone_and_params(cls, data):
         (VASERRecommender, {"latent_dim": 0}),
         (VASERRecommender, {"beta_annealing_steps": -1}),
         (VASERRecommender, {"learning_rate_init": 0.0}),
+        (VASERRecommender, {"learning_rate_decay": "cosine"}),
+        (VASERRecommender, {"learning_rate_decay": 1.5}),
         (VASERRecommender, {"validation_fraction": 1.0}),
         (VASERRecommender, {"embedding_dropout": 1.0}),
         (VASERRecommender, {"batch_size": 0}),
@@ -347,8 +349,9 @@ def test_device_auto_resolved_in_fit(data):
         {"amortized_flows": False},
         {"latent_source": "session", "decoder": "latent"},
         {"attention": "softmax", "beta_annealing_steps": 0},
+        {"learning_rate_decay": "linear", "n_negatives": 8},
     ],
-    ids=["vrm", "shared-flows", "session-latent", "softmax"],
+    ids=["vrm", "shared-flows", "session-latent", "softmax", "linear-sampled"],
 )
 def test_variants_fit_and_predict(params, data):
     X, y, _ = data

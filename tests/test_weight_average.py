@@ -27,8 +27,8 @@ def step_weights(monkeypatch):
     recorded = []
     adam = trainer._adam
 
-    def recording_adam(network, learning_rate, learning_rate_decay):
-        optimizer, scheduler = adam(network, learning_rate, learning_rate_decay)
+    def recording_adam(network, learning_rate):
+        optimizer = adam(network, learning_rate)
         parameters = list(network.parameters())
 
         def record(*_):
@@ -36,7 +36,7 @@ def step_weights(monkeypatch):
 
         record()
         optimizer.register_step_post_hook(record)
-        return optimizer, scheduler
+        return optimizer
 
     monkeypatch.setattr(trainer, "_adam", recording_adam)
     return recorded

@@ -31,8 +31,11 @@ max_iter : int, default={max_iter}
         prefixes (fewer than ``batch_size + max_len``).
     learning_rate_init : float, default={learning_rate_init}
         Adam's initial step size.
-    learning_rate_decay : float, default={learning_rate_decay}
-        Factor applied to the step size after every epoch.
+    learning_rate_decay : float or "linear", default={learning_rate_decay}
+        Factor applied to the step size after every epoch. ``"linear"``: the step size falls
+        after every optimiser step instead, linearly from ``learning_rate_init`` to 0 at the end
+        of the ``max_iter`` epochs; it reaches a given accuracy in fewer epochs than a factor
+        (``docs/user_guide/tuning.rst``).
     early_stopping : bool, default=False
         Hold out the most recent ``validation_fraction`` of the rows (rows of ``X`` are in time
         order), stop when their Recall@20 stops improving and restore the best weights. Off by

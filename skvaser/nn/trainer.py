@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from torch.optim.lr_scheduler import ExponentialLR, LambdaLR
 
 from .._progress import progress
 from .._warnings import warn_at_caller
@@ -140,8 +141,10 @@ def train_network(
         Maximum number of epochs.
     learning_rate : float
         Adam's initial step size.
-    learning_rate_decay : float
-        Multiplies the step size after every epoch (1.0: constant).
+    learning_rate_decay : float or "linear"
+        Multiplies the step size after every epoch (1.0: constant); ``"linear"``: the step size
+        falls after every optimiser step, linearly from ``learning_rate`` to 0 at the end of
+        ``max_iter`` epochs (early stopping ends it sooner).
     beta : float
         Final weight of the regulariser.
     beta_annealing_steps : int
@@ -199,7 +202,10 @@ def train_network(
             "is nothing to learn from."
         )
     history = TrainingHistory() if history is None else history
-    optimizer, scheduler = _adam(network, learning_rate, learning_rate_decay)
+    optimizer = _adam(network, learning_rate)
+    scheduler, per_step = _step_sizes(
+        optimizer, learning_rate_decay, max_iter * train.n_training_batches
+    )
     keeper = _WeightKeeper(network)
     average = _WeightAverage(network, ema_decay, start_step)
     stopping = _EarlyStopping(history, n_iter_no_change, tol)
@@ -212,15 +218,16 @@ def train_network(
         for epoch in range(first_epoch, last_epoch + 1):
             started = time.perf_counter()
             batches = progress.batches(train.shuffled(batch_generator), epoch)
-            per_step, step, weight = _train_epoch(
-                network, batches, optimizer, average, generator, step, beta,
-                beta_annealing_steps, train.n_training_batches,
+            terms, step, weight = _train_epoch(
+                network, batches, optimizer, scheduler if per_step else None, average,
+                generator, step, beta, beta_annealing_steps, train.n_training_batches,
             )
-            scheduler.step()
-            _check_finite(per_step, epoch)
+            if not per_step:
+                scheduler.step()
+            _check_finite(terms, epoch)
             _check_finite_weights(network, epoch)
             trained = time.perf_counter() - started
-            means = _record_losses(history, per_step)
+            means = _record_losses(history, terms)
             with average.swapped_in():
                 scores = None if validation is None else evaluate_network(network, validation)
                 if scores is None or stopping.update(scores[0], epoch):
@@ -246,8 +253,8 @@ def train_network(
     return history, step
 
 
-def _adam(network, learning_rate, learning_rate_decay):
-    """Adam (fused where the device has the kernel) and its per-epoch exponential decay.
+def _adam(network, learning_rate):
+    """Adam, fused where the device has the kernel.
 
     Parameters with sparse gradients (the item tables of a sampled softmax,
     ``network.sparse_parameters()``) get :class:`~skvaser.nn.lazy_adam.LazyAdam` instead
@@ -260,14 +267,22 @@ def _adam(network, learning_rate, learning_rate_decay):
     dense = [p for p in network.parameters() if id(p) not in sparse_ids]
     # The fused kernel updates every parameter in one pass (benchmarks/README.md).
     optimizer = torch.optim.Adam(dense, lr=learning_rate, fused=device_type in ("cpu", "cuda"))
-    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=learning_rate_decay)
     if not sparse:
-        return optimizer, scheduler
-    sparse_optimizer = LazyAdam(sparse, lr=learning_rate)
-    sparse_scheduler = torch.optim.lr_scheduler.ExponentialLR(
-        sparse_optimizer, gamma=learning_rate_decay
-    )
-    return _Together(optimizer, sparse_optimizer), _Together(scheduler, sparse_scheduler)
+        return optimizer
+    return _Together(optimizer, LazyAdam(sparse, lr=learning_rate))
+
+
+def _step_sizes(optimizer, learning_rate_decay, total_steps):
+    """The schedule of ``optimizer``'s step size, and whether it steps after every optimiser
+    step (``"linear"``: to 0 at step ``total_steps``) rather than after every epoch (a factor).
+    """
+    parts = getattr(optimizer, "parts", [optimizer])
+    if learning_rate_decay == "linear":
+        def falling(steps):
+            return max(0.0, 1.0 - steps / total_steps)
+
+        return _Together(*(LambdaLR(part, falling) for part in parts)), True
+    return _Together(*(ExponentialLR(part, gamma=learning_rate_decay) for part in parts)), False
 
 
 class _Together:
@@ -286,9 +301,10 @@ class _Together:
 
 
 def _train_epoch(
-    network, batches, optimizer, average, generator, step, beta, beta_annealing_steps, n_batches
+    network, batches, optimizer, scheduler, average, generator, step, beta,
+    beta_annealing_steps, n_batches,
 ):
-    """One epoch of optimiser steps on ``batches``.
+    """One epoch of optimiser steps on ``batches``; ``scheduler`` (or None) steps after each.
 
     Returns
     -------
@@ -315,6 +331,8 @@ def _train_epoch(
         loss.backward()  # frees the step's graph, and with it its hold on the softmax's scores
         network.score_buffer.release()
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         average.update()
         step += 1
         values = torch.stack([loss.detach(), *(value.detach() for value in terms.values())])

@@ -107,7 +107,9 @@ max_iter : int, default={max_iter}
         epoch, as a progress bar on a terminal and as a plain line at every tenth of the epoch
         elsewhere (a log file, CI).
     warm_start : bool, default=False
-        Continue training the fitted network (same vocabulary) instead of starting anew."""
+        Continue training the fitted network (same vocabulary) instead of starting anew: each
+        fit trains ``max_iter`` more epochs, its schedule starting again from
+        ``learning_rate_init``."""
 
 ATTRIBUTES = """\
 items_ : ndarray of shape (n_items,)

@@ -445,9 +445,9 @@ def fit_with_averages(model, train, X, y):
     def adam_with_averages(network, learning_rate):
         optimizer = adam(network, learning_rate)
         kept["averages"] = WeightAverages(model, network, X, y, model.max_iter)
-        # plain or sparse Adam (with a sampled softmax) alike
-        step = optimizer.step
-        optimizer.step = lambda: (step(), kept["averages"].after_step())
+        # plain or sparse Adam (with a sampled softmax) alike: after the last part's step
+        last = getattr(optimizer, "parts", [optimizer])[-1]
+        last.register_step_post_hook(lambda *_: kept["averages"].after_step())
         return optimizer
 
     def step_sizes_with_averages(optimizer, learning_rate_decay, total_steps):
@@ -477,14 +477,13 @@ def adam_with_weight_decay(weight_decay):
     def build(network, learning_rate):
         optimizer = adam(network, learning_rate)
         matrices = [p for p in network.parameters() if p.ndim >= 2]
-        step, group = optimizer.step, optimizer.param_groups[0]
+        first = getattr(optimizer, "parts", [optimizer])[0]  # the dense Adam, stepped first
 
-        def decayed_step():
+        def decay(*_):
             with torch.no_grad():
-                torch._foreach_mul_(matrices, 1.0 - group["lr"] * weight_decay)
-            step()
+                torch._foreach_mul_(matrices, 1.0 - first.param_groups[0]["lr"] * weight_decay)
 
-        optimizer.step = decayed_step
+        first.register_step_pre_hook(decay)
         return optimizer
 
     return build

@@ -19,7 +19,6 @@ prints which kernels ran).
 """
 
 import argparse
-import ast
 import itertools
 import statistics
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import torch
 from _machine import describe, load
+from vaser import parameter  # benchmarks/ is the script's folder
 
 from skvaser import NARMRecommender, VASERRecommender, sessions_to_prefixes
 from skvaser.evaluation import load_train_test
@@ -36,19 +36,11 @@ MODELS = {"vaser": VASERRecommender, "narm": NARMRecommender}
 
 
 def parameter_values(text):
-    """``"name=v1,v2"`` -> ``("name", [v1, v2])``, each value a Python literal or else a string
-    (as ``vaser.py --set`` reads them)."""
+    """``"name=v1,v2"`` -> ``("name", [v1, v2])``, each value read as ``vaser.py --set`` does."""
     name, separator, values = text.partition("=")
     if not separator or not values:
         raise argparse.ArgumentTypeError(f"expected PARAM=V1,V2,..., got {text!r}")
-
-    def literal_or_text(value):
-        try:
-            return ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            return value
-
-    return name, [literal_or_text(value) for value in values.split(",")]
+    return name, [parameter(f"{name}={value}")[1] for value in values.split(",")]
 
 
 def main(argv=None):

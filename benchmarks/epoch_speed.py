@@ -22,16 +22,15 @@ import argparse
 import itertools
 import statistics
 import time
-from pathlib import Path
 
 import torch
+from _data import DATA_HELP, data_file
 from _machine import describe, load
 from vaser import parameter  # benchmarks/ is the script's folder
 
 from skvaser import NARMRecommender, VASERRecommender, sessions_to_prefixes
 from skvaser.evaluation import load_train_test
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "yoochoose1_64.csv.gz"
 MODELS = {"vaser": VASERRecommender, "narm": NARMRecommender}
 
 
@@ -52,17 +51,16 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--precisions", nargs="+", default=["auto"])
     parser.add_argument("--threads", type=int, default=0, help="default: torch's choice")
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--data", default="yoochoose1_64", help=DATA_HELP)
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    if not args.data.exists():
-        raise SystemExit(f"{args.data} not found: pass --data (see ../shared/data/README.md)")
+    path = data_file(args.data)
     parameter, values = args.vary
     print(describe(), flush=True)
-    train, _, _ = load_train_test(args.data)
+    train, _, _ = load_train_test(path)
     X, y, _ = sessions_to_prefixes(*train)
-    print(f"{args.data.name}: {len(X):,} training prefixes, {args.epochs} epoch(s) a fit",
+    print(f"{path.name}: {len(X):,} training prefixes, {args.epochs} epoch(s) a fit",
           flush=True)
     rates = {}
     for name, precision in itertools.product(args.models.split(","), args.precisions):

@@ -11,8 +11,8 @@ of their prefix is printed first: those are the hits ``exclude_seen`` gives up.
 
 import argparse
 import time
-from pathlib import Path
 
+from _data import DATA_HELP, data_file
 from _machine import describe, load
 
 from skvaser import (
@@ -25,7 +25,6 @@ from skvaser import (
 )
 from skvaser.evaluation import load_train_test
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "yoochoose1_64.csv.gz"
 MODELS = {
     "itemknn": ItemKNNRecommender,
     "sknn": SessionKNNRecommender,
@@ -35,11 +34,11 @@ MODELS = {
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--data", default="yoochoose1_64", help=DATA_HELP)
     parser.add_argument("--models", default="itemknn,sknn,vaser")
     args = parser.parse_args(argv)
     print(describe(), flush=True)
-    train, test, _ = load_train_test(args.data)
+    train, test, _ = load_train_test(data_file(args.data))
     X, y, _ = sessions_to_prefixes(*train, max_len=30)
     X_test, y_test, _ = sessions_to_prefixes(*test, max_len=30)
     repeats = (X_test == y_test[:, None]).any(axis=1).mean()

@@ -63,9 +63,9 @@ from skvaser.metrics import mrr_at_k, recall_at_k
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import speed  # noqa: E402  (the reference VASER)
+from _data import ROOT, data_file  # noqa: E402
 from _machine import describe  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 FILE = "yoochoose1_64.csv.gz"
 SHORT = {"max_iter": 3}
 
@@ -111,16 +111,9 @@ print(json.dumps({
 
 
 def find_data(given):
-    """The YOOCHOOSE 1/64 file: ``given`` (a file or its folder), else beside the repository."""
-    if given:
-        path = Path(given)
-        return path / FILE if path.is_dir() else path
-    for folder in (Path.cwd(), ROOT):
-        for candidate in (folder / "shared" / "data", folder.parent / "shared" / "data"):
-            if (candidate / FILE).exists():
-                return candidate / FILE
-    sys.exit(f"{FILE} is neither in ./shared/data nor in ../shared/data (from {Path.cwd()} or "
-             f"{ROOT}); name its folder with --data.")
+    """The YOOCHOOSE 1/64 file: ``given`` (a file or its folder), else in a shared data folder."""
+    path = Path(given or FILE)
+    return data_file(path / FILE if path.is_dir() else path)
 
 
 def synchronize(device):

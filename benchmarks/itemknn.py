@@ -23,9 +23,9 @@ of clicks then counts once per later click of its session).
 import argparse
 import itertools
 import time
-from pathlib import Path
 
 import numpy as np
+from _data import data_file, validation_split  # benchmarks/ is the script's folder
 from _machine import describe
 
 from skvaser.datasets import sessions_to_prefixes
@@ -33,7 +33,6 @@ from skvaser.evaluation import evaluate_recommender, load_train_test
 from skvaser.metrics import mrr_at_k, recall_at_k
 from skvaser.neighbors import ItemKNNRecommender
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT_DATA = ["yoochoose1_64", "diginetica"]
 PUBLISHED = {  # Recall@20, MRR@20 of Item-KNN (SR-GNN paper; VASER paper: 53.12 / 22.13)
     "yoochoose1_64": (51.60, 21.81),
@@ -52,27 +51,9 @@ GRID = {
 }
 
 
-def _resolve(name):
-    path = Path(name)
-    return path if path.exists() else DATA / f"{name}.csv.gz"
-
-
-def _validation_split(train, fraction=0.1):
-    """Training sessions without their most recent ``fraction`` (by first click), and those."""
-    sessions, items, times = train
-    ids, session_index = np.unique(sessions, return_inverse=True)
-    first = np.full(len(ids), np.inf)
-    np.minimum.at(first, session_index, times.astype(np.float64))
-    recent = (first > np.quantile(first, 1.0 - fraction))[session_index]
-    return (
-        (sessions[~recent], items[~recent], times[~recent]),
-        (sessions[recent], items[recent], times[recent]),
-    )
-
-
 def tune(train):
     """Grid search on the validation split of ``train``; return the best parameters."""
-    fit_part, validation = _validation_split(train)
+    fit_part, validation = validation_split(train)
     X, y, _ = sessions_to_prefixes(*fit_part, max_len=MAX_LEN)
     X_val, y_val, _ = sessions_to_prefixes(*validation, max_len=MAX_LEN)
     print(f"  validation: fit on {len(X)} prefixes, score on {len(X_val)}")
@@ -111,7 +92,7 @@ def _describe(params):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--data", nargs="+", default=DEFAULT_DATA, help="names in ../shared/data or paths"
+        "--data", nargs="+", default=DEFAULT_DATA, help="files of shared/data by name or path"
     )
     parser.add_argument("--tune", action="store_true", help="search the parameters on validation")
     parser.add_argument(
@@ -123,7 +104,7 @@ def main():
     print(describe(), flush=True)
     header = f"{'Item-KNN':62s} {'R@20':>6s} {'MRR@20':>6s} {'fit s':>6s} {'pred s':>6s}"
     for name in args.data:
-        path = _resolve(name)
+        path = data_file(name)
         started = time.perf_counter()
         train, test, _ = load_train_test(path)
         print(f"\n{path.name}: loaded in {time.perf_counter() - started:.1f} s")

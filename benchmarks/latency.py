@@ -28,10 +28,10 @@ suffer on a loaded machine.
 
 import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from _data import DATA_HELP, data_file
 from _machine import describe, load
 
 from skvaser import (
@@ -43,7 +43,6 @@ from skvaser import (
 )
 from skvaser.evaluation import load_train_test
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "yoochoose1_64.csv.gz"
 MAX_LEN = 30
 MILLION = 10**6
 
@@ -95,7 +94,7 @@ def single_calls(model, X_test, calls, seed=0):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--data", default="yoochoose1_64", help=DATA_HELP)
     parser.add_argument("--models", default="itemknn,sknn,narm,vaser")
     parser.add_argument("--catalogues", default="yoochoose,million")
     parser.add_argument("--calls", type=int, default=2000)
@@ -107,7 +106,7 @@ def main(argv=None):
     print(describe(), flush=True)
     print("catalogue   model     items   fit s   p50 ms   p99 ms   max ms   batch prefixes/s")
     for catalogue in args.catalogues.split(","):
-        X, y, X_test = yoochoose(args.data) if catalogue == "yoochoose" else million()
+        X, y, X_test = yoochoose(data_file(args.data)) if catalogue == "yoochoose" else million()
         for name in args.models.split(","):
             # the 10^6-item fit trains with a sampled softmax: latency is the same either way
             model = build(name, args.max_iter, 2048 if catalogue == "million" else 0)

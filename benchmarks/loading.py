@@ -35,11 +35,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+from _data import data_file
 from _machine import cpu, load
 
 from skvaser.datasets import load_click_log, load_yoochoose_clicks
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "diginetica.csv.gz"
 YOOCHOOSE_CLICKS, YOOCHOOSE_ITEMS = 33_003_944, 52_739
 CHUNK = 2_000_000
 
@@ -137,7 +137,9 @@ def load_in_this_process(path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(DATA), help="the DIGINETICA benchmark file")
+    parser.add_argument(
+        "--data", default="diginetica", help="the DIGINETICA benchmark file (a path or its name)"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--n-clicks", type=int, default=YOOCHOOSE_CLICKS)
     parser.add_argument("--child", help=argparse.SUPPRESS)  # part 2, in a fresh process
@@ -146,8 +148,9 @@ def main():
         load_in_this_process(args.child)
         return
     print(f"{machine()} ({load()})", flush=True)
-    print(f"\npart 1: {args.data}", flush=True)
-    side_by_side(args.data, args.repeats)
+    path = data_file(args.data)
+    print(f"\npart 1: {path}", flush=True)
+    side_by_side(path, args.repeats)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "yoochoose-clicks.dat"
         _, wall, _ = timed(lambda: write_yoochoose_like(path, args.n_clicks))

@@ -26,15 +26,14 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from _data import DATA_HELP, data_file
 from _machine import describe, load
 
 MILLION = 10**6
 MAX_LEN = 30
 N_NEGATIVES = 2048
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "yoochoose1_64.csv.gz"
 
 
 def million(seed=0):
@@ -112,7 +111,7 @@ def main(argv=None):
     parser.add_argument("--precisions", nargs="+", default=["auto"],
                         help="matmul_precision values, each model fitted with every one")
     parser.add_argument("--accuracy", action="store_true")
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--data", default="yoochoose1_64", help=DATA_HELP)
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
@@ -141,7 +140,7 @@ def main(argv=None):
             flush=True,
         )
     if args.accuracy:
-        accuracy(args.data)
+        accuracy(data_file(args.data))
 
 
 if __name__ == "__main__":

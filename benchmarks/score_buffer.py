@@ -28,16 +28,15 @@ import argparse
 import statistics
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 import torch
+from _data import DATA_HELP, data_file
 from _machine import describe  # benchmarks/ is the script's folder
 
 from skvaser import VASERRecommender, sessions_to_prefixes
 from skvaser.evaluation import load_train_test
 from skvaser.nn.softmax import ScoreBuffer, item_cross_entropy
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BATCH, DIM = 512, 50
 ITEM_COUNTS = {"YOOCHOOSE 1/64": 17_376, "DIGINETICA": 43_097}
 PRECISIONS = {"float32": torch.float32, "bfloat16": torch.bfloat16}
@@ -102,7 +101,7 @@ def softmax_alone(precisions):
 
 
 def one_epoch_fits(data, precision, repeats):
-    train, _, _ = load_train_test(DATA / f"{data}.csv.gz")
+    train, _, _ = load_train_test(data_file(data))
     X, y, _ = sessions_to_prefixes(*train, max_len=30)
     for name, context in variants(repeats):
         model = VASERRecommender(random_state=0, max_iter=1, matmul_precision=precision)
@@ -120,7 +119,7 @@ def one_epoch_fits(data, precision, repeats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fit", action="store_true", help="one-epoch fits, not the softmax alone")
-    parser.add_argument("--data", default="yoochoose1_64", help="name in ../shared/data")
+    parser.add_argument("--data", default="yoochoose1_64", help=DATA_HELP)
     parser.add_argument("--matmul-precision", default="auto", choices=["auto", *PRECISIONS])
     parser.add_argument("--repeats", type=int, default=2, help="pairs of fits (with --fit)")
     parser.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's)")

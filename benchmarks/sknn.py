@@ -18,17 +18,15 @@ import argparse
 import itertools
 import os
 import time
-from pathlib import Path
 
-from _machine import describe  # benchmarks/ is the script's folder
-from itemknn import _validation_split
+from _data import data_file, validation_split  # benchmarks/ is the script's folder
+from _machine import describe
 
 from skvaser.datasets import sessions_to_prefixes
 from skvaser.evaluation import evaluate_recommender, load_train_test
 from skvaser.metrics import mrr_at_k, recall_at_k
 from skvaser.neighbors import SessionKNNRecommender
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT_DATA = ["yoochoose1_64", "diginetica"]
 PUBLISHED = {"yoochoose1_64": (69.61, 28.79), "diginetica": (52.03, 18.41)}
 MAX_LEN = 30
@@ -46,14 +44,9 @@ STAGES = [
 ]
 
 
-def _resolve(name):
-    path = Path(name)
-    return path if path.exists() else DATA / f"{name}.csv.gz"
-
-
 def tune(train):
     """Staged grid search on the validation split of ``train``; return the best parameters."""
-    fit_part, validation = _validation_split(train)
+    fit_part, validation = validation_split(train)
     X, y, _ = sessions_to_prefixes(*fit_part, max_len=MAX_LEN)
     X_val, y_val, _ = sessions_to_prefixes(*validation, max_len=MAX_LEN)
     print(f"  validation: fit on {len(X)} prefixes, score on {len(X_val)}")
@@ -82,7 +75,7 @@ def _describe(params):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--data", nargs="+", default=DEFAULT_DATA, help="names in ../shared/data or paths"
+        "--data", nargs="+", default=DEFAULT_DATA, help="files of shared/data by name or path"
     )
     parser.add_argument("--tune", action="store_true", help="search the parameters on validation")
     args = parser.parse_args()
@@ -90,7 +83,7 @@ def main():
     print(describe(), flush=True)
     header = f"{'V-SKNN':78s} {'R@20':>6s} {'MRR@20':>6s} {'fit s':>6s} {'pred s':>6s} {'load':>5s}"
     for name in args.data:
-        path = _resolve(name)
+        path = data_file(name)
         started = time.perf_counter()
         train, test, _ = load_train_test(path)
         print(f"\n{path.name}: loaded in {time.perf_counter() - started:.1f} s")

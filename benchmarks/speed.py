@@ -42,11 +42,11 @@ import platform
 import statistics
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _data import DATA_HELP, data_file
 from _machine import describe, load  # benchmarks/ is the script's folder
 from torch import nn
 
@@ -54,7 +54,6 @@ from skvaser import VASERRecommender, sessions_to_prefixes
 from skvaser.evaluation import load_train_test
 from skvaser.metrics import mrr_at_k, recall_at_k
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "yoochoose1_64.csv.gz"
 SIZES = {"embedding_dim": 50, "hidden_size": 100, "latent_dim": 100, "n_flows": 16}
 BATCH_SIZE, WINDOW, BETA, K = 512, 30, 0.2, 20
 
@@ -275,7 +274,7 @@ def full_fit(train, test, device, precision):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(DATA))
+    parser.add_argument("--data", default="yoochoose1_64", help=DATA_HELP)
     parser.add_argument("--n-train-samples", type=int, help="default: every training prefix")
     parser.add_argument("--n-test-samples", type=int, help="default: every test prefix")
     parser.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's)")
@@ -288,7 +287,7 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    train, test, _ = load_train_test(args.data)
+    train, test, _ = load_train_test(data_file(args.data))
     X_train, y_train, _ = sessions_to_prefixes(*train, max_len=WINDOW)
     X_test, y_test, _ = sessions_to_prefixes(*test, max_len=WINDOW)
     X_train, y_train = X_train[: args.n_train_samples], y_train[: args.n_train_samples]

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _data import DATA_HELP, data_file
 from _machine import append_record, describe, load, read_records
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import HalvingGridSearchCV
@@ -36,7 +37,6 @@ from sklearn.model_selection import HalvingGridSearchCV
 from skvaser import SessionSplitter, VASERRecommender, mrr_at_k, recall_at_k, sessions_to_prefixes
 from skvaser.evaluation import evaluate_recommender, load_train_test
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 GRID = {"beta": [0.0, 0.1, 0.2, 0.5, 1.0], "n_flows": [0, 1, 2, 4, 8, 16, 32]}
 MAX_LEN = 30
 
@@ -121,7 +121,7 @@ def summary(log, seed):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="yoochoose1_64", help="name in ../shared/data or a path")
+    parser.add_argument("--data", default="yoochoose1_64", help=DATA_HELP)
     parser.add_argument("--seed", type=int, default=0, help="random_state of every fit")
     parser.add_argument("--min-resources", type=int, default=2, help="epochs of the first round")
     parser.add_argument("--max-resources", type=int, default=20, help="epochs at most")
@@ -145,9 +145,7 @@ def main():
         print(summary(args.summarize, args.seed))
         return
 
-    path = Path(args.data)
-    if not path.exists():
-        path = DATA / f"{args.data}.csv.gz"
+    path = data_file(args.data)
     print(describe(), flush=True)
     started = time.perf_counter()
     train, test, _ = load_train_test(path)

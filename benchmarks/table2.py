@@ -25,12 +25,12 @@ import sys
 import time
 from pathlib import Path
 
+from _data import data_file
 from _machine import describe  # benchmarks/ is the script's folder
 
 from skvaser.__main__ import MODELS, available_models, build_model
 from skvaser.evaluation import evaluate_recommender, load_train_test
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MAX_LEN = 30
 
 #: Row names of the table, by command-line name.
@@ -79,11 +79,6 @@ HEADER = [
     "predict s",
     "load avg",
 ]
-
-
-def _resolve(name):
-    path = Path(name)
-    return path if path.exists() else DATA / f"{name}.csv.gz"
 
 
 def _stem(path):
@@ -169,7 +164,7 @@ def run(path, models, args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--data", nargs="+", default=["yoochoose1_64"], help="names in ../shared/data or paths"
+        "--data", nargs="+", default=["yoochoose1_64"], help="files of shared/data by name or path"
     )
     parser.add_argument(
         "--models",
@@ -196,7 +191,7 @@ def main(argv=None):
         )
     print(describe(), flush=True)
     for name in args.data:
-        run(_resolve(name), models, args)
+        run(data_file(name), models, args)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""VASER beside NARM and VRM (VASER without flows) on the paper's data: the issue-3 table.
+"""VASER beside NARM, VRM (VASER without flows) and the neural baselines on the paper's data.
 
     python benchmarks/vaser.py                       # YOOCHOOSE 1/64, default parameters
     python benchmarks/vaser.py --data diginetica     # DIGINETICA (--models vaser: one row)
@@ -24,22 +24,29 @@ choices (``--variants``) are made.
 import argparse
 import ast
 import time
-from pathlib import Path
 
 import numpy as np
+from _data import DATA_HELP, data_file, validation_split  # benchmarks/ is the script's folder
 from _machine import append_record, describe, load, read_records
-from itemknn import _validation_split  # benchmarks/ is the script's folder
 
-from skvaser import NARMRecommender, VASERRecommender
+from skvaser import (
+    GRU4RecRecommender,
+    NARMRecommender,
+    ReLaVaRRecommender,
+    STAMPRecommender,
+    VASERRecommender,
+)
 from skvaser.evaluation import evaluate_recommender, load_train_test
 from skvaser.models.vaser import PAPER_PARAMS as PAPER
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PUBLISHED = {
     "yoochoose1_64": {
         "narm": "68.32 / 28.63 (VASER paper re-run: 70.13 / 29.38)",
         "vrm": "69.32 / 28.75",
         "vaser": "71.85 / 30.05",
+        "stamp": "68.74 / 29.67",
+        "gru4rec": "60.64 / 22.89",
+        "relavar": "64.32 / 25.26",
     },
     "diginetica": {"narm": "49.70 / 16.17", "vaser": "(SR-GNN: 50.73 / 17.59)"},
 }
@@ -71,6 +78,9 @@ MODELS = {
                        VASERRecommender(batching="prefixes")),
     "vaser_sampled": ("VASER, sampled softmax (n_negatives=2048)",
                       VASERRecommender(n_negatives=2048)),
+    "stamp": ("STAMP (defaults)", STAMPRecommender()),
+    "gru4rec": ("GRU4Rec (defaults: full softmax, cross-entropy)", GRU4RecRecommender()),
+    "relavar": ("ReLaVaR (defaults)", ReLaVaRRecommender()),
 }
 VARIANTS = {
     "default": ("z from h_t, decode [z_K; c_l] (default)", VASERRecommender()),
@@ -146,7 +156,7 @@ def parameter(text):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="yoochoose1_64", help="name in ../shared/data or a path")
+    parser.add_argument("--data", default="yoochoose1_64", help=DATA_HELP)
     parser.add_argument("--variants", action="store_true", help="compare the decoder variants")
     parser.add_argument(
         "--validation", action="store_true",
@@ -171,12 +181,10 @@ def main():
     parser.add_argument("--verbose", type=int, default=1)
     args = parser.parse_args()
 
-    path = Path(args.data)
-    if not path.exists():
-        path = DATA / f"{args.data}.csv.gz"
     if args.summarize:
         print(summarize(read_records(args.summarize)))
         return
+    path = data_file(args.data)
 
     table = VARIANTS if args.variants else MODELS
     names = args.models.split(",") if args.models else list(table)
@@ -188,7 +196,7 @@ def main():
     train, test, _ = load_train_test(path)
     print(f"{path.name}: loaded in {time.perf_counter() - started:.1f} s")
     if args.validation:
-        train, test = _validation_split(train)
+        train, test = validation_split(train)
 
     overrides = dict(args.set)
     if args.max_iter:

@@ -85,9 +85,9 @@ import warnings
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _data import DATA_HELP, data_file, validation_split  # benchmarks/ is the script's folder
 from _machine import describe
-from itemknn import _validation_split  # benchmarks/ is the script's folder
-from vaser import DATA, parameter
+from vaser import parameter
 
 from skvaser import (
     SessionKNNRecommender,
@@ -510,15 +510,15 @@ def main():
         "--set", type=parameter, nargs="+", default=[], metavar="PARAM=VALUE",
         help="parameters of the fitted VASERRecommender",
     )
-    parser.add_argument("--data", default=str(DATA / "yoochoose1_64.csv.gz"))
+    parser.add_argument("--data", default="yoochoose1_64", help=DATA_HELP)
     args = parser.parse_args()
     # the network the estimator builds, for this run only
     VASERRecommender._network_class = NETWORKS.get(args.candidate, VASERNetwork)
     if args.candidate == "weight-decay":
         trainer._adam = adam_with_weight_decay(args.weight_decay)
     print(describe(), flush=True)
-    train, _, _ = load_train_test(args.data)
-    train, validation = _validation_split(train)
+    train, _, _ = load_train_test(data_file(args.data))
+    train, validation = validation_split(train)
     X, y, _ = sessions_to_prefixes(*validation, max_len=30)
     if args.candidate == "sknn-teacher":
         TEACHER.weight = args.teacher_weight

@@ -28,9 +28,9 @@ import itertools
 import time
 
 import numpy as np
+from _data import DATA_HELP, data_file, validation_split  # benchmarks/ is the script's folder
 from _machine import describe
-from itemknn import _validation_split  # benchmarks/ is the script's folder
-from vaser import DATA, parameter
+from vaser import parameter
 
 from skvaser import (
     SessionKNNRecommender,
@@ -68,7 +68,7 @@ def _weight_grid(n_vasers, shares):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(DATA / "yoochoose1_64.csv.gz"))
+    parser.add_argument("--data", default="yoochoose1_64", help=DATA_HELP)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--vasers", type=int, default=1, help="VASERs in the vote")
     parser.add_argument("--validation", action="store_true")
@@ -80,9 +80,10 @@ def main():
     shares = args.shares or (VALIDATION_SHARES if args.validation else TEST_SHARES)
     grid = _weight_grid(args.vasers, shares)
     print(describe(), flush=True)
-    train, test, _ = load_train_test(args.data)
+    path = data_file(args.data)
+    train, test, _ = load_train_test(path)
     if args.validation:
-        train, test = _validation_split(train)
+        train, test = validation_split(train)
     X_train, y_train, _ = sessions_to_prefixes(*train, max_len=MAX_LEN)
     X, y, _ = sessions_to_prefixes(*test, max_len=MAX_LEN)
     scores = {}  # (seed, subset, share) -> (Recall@20, MRR@20)
@@ -107,7 +108,7 @@ def main():
             print(f"seed {seed} | VASERs {list(subset)}, V-SKNN share {share:g} | "
                   f"{result[0]:.2f} / {result[1]:.2f} | predict {seconds:.1f} s", flush=True)
     split = "validation (most recent 10 % of train)" if args.validation else "test"
-    print(f"\n{args.data.rsplit('/', 1)[-1]}, {split} prefixes, seeds {args.seeds}, "
+    print(f"\n{path.name}, {split} prefixes, seeds {args.seeds}, "
           f"{args.vasers} VASER(s) per seed, {describe()}")
     print("| VASERs voting | V-SKNN's share | Recall@20 | MRR@20 | − those VASERs alone "
           "(paired) | runs |")

@@ -48,7 +48,12 @@ PUBLISHED = {
         "gru4rec": "60.64 / 22.89",
         "relavar": "64.32 / 25.26",
     },
-    "diginetica": {"narm": "49.70 / 16.17", "vaser": "(SR-GNN: 50.73 / 17.59)"},
+    "diginetica": {
+        "narm": "49.70 / 16.17",
+        "vaser": "(SR-GNN: 50.73 / 17.59)",
+        "stamp": "45.64 / 14.32",
+        "gru4rec": "29.45 / 8.33",
+    },
 }
 
 #: VASER's training schedule, for NARM trained on the same one.

@@ -1,6 +1,7 @@
 """Issue 18's candidates that are not parameters of VASER, on validation data.
 
     python benchmarks/vaser_candidates.py posterior-samples [--seeds 0]
+    python benchmarks/vaser_candidates.py dropout-samples [--seeds 0]
     python benchmarks/vaser_candidates.py context-posterior [--seeds 0]
     python benchmarks/vaser_candidates.py weight-averages [--seeds 0] [--set PARAM=VALUE ...]
     python benchmarks/vaser_candidates.py repeat-bonus [--seeds 0]
@@ -11,7 +12,7 @@
     python benchmarks/vaser_candidates.py weight-decay [--seeds 0] [--weight-decay 0.02]
     python benchmarks/vaser_candidates.py sknn-teacher [--seeds 0] [--teacher-weight 0.2] [--vote]
 
-All ten fit on the validation split of ``vaser.py --validation`` (the training sessions but the
+All eleven fit on the validation split of ``vaser.py --validation`` (the training sessions but the
 most recent 10 %, scored on every prefix of those 10 %; the test split is never read) and print
 Recall@20 / MRR@20 (%), to read against ``VASERRecommender()``'s figures of the same seed
 (``benchmarks/HISTORY.md``, sections 17 and 20).
@@ -19,6 +20,11 @@ Recall@20 / MRR@20 (%), to read against ``VASERRecommender()``'s figures of the 
 ``posterior-samples`` fits the defaults and ranks the prefixes by the mean of the softmax
 probabilities of S draws ``z0 = mu + sigma * eps`` pushed through the flows (S = 1, 4, 16),
 beside ``predict``'s ``z0 = mu``; it also prints ``||sigma|| / ||mu||`` over the prefixes.
+
+``dropout-samples`` fits the defaults and ranks the prefixes by the mean of the softmax
+probabilities of S passes with the training's dropout on (the click embeddings' and the
+decoder input's; Monte Carlo dropout, Gal & Ghahramani, 2016), ``z0 = mu``, for S = 1, 4, 16,
+beside ``predict``'s deterministic pass; it also ranks by the mean of the S passes' scores.
 
 ``context-posterior`` fits VASER whose attention context has a posterior of its own, as the
 paper's Figure 2 draws it: ``c0 ~ N(m(c_l), s(c_l))`` pushed through ``n_flows`` amortised
@@ -388,6 +394,39 @@ def posterior_samples(model, X, y, seed):
               flush=True)
 
 
+@torch.no_grad()
+def dropout_samples(model, X, y, seed):
+    """Print Recall@20 / MRR@20 of rankings averaged over S passes with dropout on."""
+    network = model.network_.eval()
+    weights = network.item_weights()
+    generator = torch.Generator(model.device_).manual_seed(seed)
+    top = {(S, mean): torch.empty((len(X), 20), dtype=torch.int64, device=model.device_)
+           for S in SAMPLES for mean in ("probabilities", "scores")}
+    for rows, x, _ in PrefixBatches(model._codes_to_rank(X), None, 1024, model.device_):
+        probabilities = scores = 0
+        for drawn in range(1, max(SAMPLES) + 1):
+            network.encoder.train()  # the click embeddings' dropout, and nothing else
+            h_t, c_l = network.encoder(x, network.embedding_dropout, generator)
+            network.encoder.eval()
+            z = network.mean(h_t)
+            z = planar_flows(z, *network.flows(h_t))[0]
+            decoded = seeded_dropout(torch.cat([z, c_l], dim=1), network.context_dropout,
+                                     generator, True)
+            sample = network.bilinear(decoded) @ weights.T
+            scores = scores + sample
+            probabilities = probabilities + torch.softmax(sample, dim=1)
+            if drawn in SAMPLES:
+                top[drawn, "probabilities"][rows] = probabilities.topk(20, dim=1).indices
+                top[drawn, "scores"][rows] = scores.topk(20, dim=1).indices
+    ranked = model.predict(X)
+    print(f"predict (no dropout): {100 * recall_at_k(y, ranked, k=20):.2f} / "
+          f"{100 * mrr_at_k(y, ranked, k=20):.2f}")
+    for (S, mean), ranked in top.items():
+        ranked = model.items_[ranked.cpu().numpy()]
+        print(f"S = {S}, mean of the {mean}: {100 * recall_at_k(y, ranked, k=20):.2f} / "
+              f"{100 * mrr_at_k(y, ranked, k=20):.2f}", flush=True)
+
+
 class WeightAverages:
     """Averages of ``network``'s parameters kept beside its training, scored after some epochs.
 
@@ -494,8 +533,8 @@ def main():
     parser.add_argument(
         "candidate",
         choices=[
-            "posterior-samples", "context-posterior", "weight-averages", "repeat-bonus",
-            "cosine-scores", "repeats", "item-bias", "positions", "weight-decay",
+            "posterior-samples", "dropout-samples", "context-posterior", "weight-averages",
+            "repeat-bonus", "cosine-scores", "repeats", "item-bias", "positions", "weight-decay",
             "sknn-teacher",
         ],
     )
@@ -551,6 +590,8 @@ def main():
             continue
         if args.candidate == "posterior-samples":
             posterior_samples(result["model"], X, y, seed)
+        if args.candidate == "dropout-samples":
+            dropout_samples(result["model"], X, y, seed)
         if args.candidate == "repeat-bonus":
             network = result["model"].network_
             print_repeat_split(result["model"], X, y, "with the bonus", learned_repeat_bonus)

@@ -499,7 +499,8 @@ def check_diverged_loss_names_the_term(estimator):
 
 def check_failure_in_a_later_epoch_keeps_the_finished_ones(estimator):
     """An exception in epoch 2 is re-raised after a warning; the model then holds epoch 1:
-    its attributes say so and it predicts as a one-epoch fit does."""
+    its attributes say so, it predicts as a one-epoch fit does and a warm start continues it
+    as it continues that fit."""
     X, y = data()
     network_cls = _network_class(estimator)
     # A fixed annealing: "auto" follows max_iter, so a 3-epoch fit's first epoch would differ.
@@ -515,6 +516,11 @@ def check_failure_in_a_later_epoch_keeps_the_finished_ones(estimator):
     one_epoch = clone(estimator).set_params(max_iter=1, early_stopping=False).fit(X, y)
     assert model.loss_curve_ == one_epoch.loss_curve_
     np.testing.assert_array_equal(model.predict(X), one_epoch.predict(X))
+    # ... and a warm start continues it as it continues the one-epoch fit: the steps of the
+    # finished epoch count (the step size, the annealing, the average and the seeds follow them)
+    for fitted in (model, one_epoch):
+        fitted.set_params(warm_start=True, max_iter=1).fit(X, y)
+    assert model.loss_curve_ == one_epoch.loss_curve_
 
 
 def check_keyboard_interrupt_keeps_a_usable_model(estimator):

@@ -72,23 +72,23 @@ def test_nothing_to_train_on_raises_a_value_error(codes, targets):
 def test_one_row_trains():
     net = network()
     before = state(net)
-    history, steps = train(net, batches([[0, 2, 3]], [4]), max_iter=3)
-    assert steps == 3 and len(history.loss) == 3 and np.isfinite(history.loss).all()
+    history = train(net, batches([[0, 2, 3]], [4]), max_iter=3)
+    assert history.steps == 3 and len(history.loss) == 3 and np.isfinite(history.loss).all()
     assert history.loss[-1] < history.loss[0]  # it learns that one row
     assert not torch.equal(net.encoder.embedding.weight, before["encoder.embedding.weight"])
 
 
 def test_one_item_has_zero_loss():
     net = network(n_items=1)
-    history, steps = train(net, batches([[1, 1], [0, 1]], [1, 1]), max_iter=2)
-    assert steps == 4 and history.loss == [0.0, 0.0]  # two lengths: two batches an epoch
+    history = train(net, batches([[1, 1], [0, 1]], [1, 1]), max_iter=2)
+    assert history.steps == 4 and history.loss == [0.0, 0.0]  # two lengths: two batches an epoch
 
 
 def test_empty_rows_beside_others_are_skipped():
     codes, targets = rows()
     codes[:2] = 0
-    history, steps = train(network(), batches(codes, targets, batch_size=4), max_iter=1)
-    assert steps == batches(codes, targets, batch_size=4).n_training_batches
+    history = train(network(), batches(codes, targets, batch_size=4), max_iter=1)
+    assert history.steps == batches(codes, targets, batch_size=4).n_training_batches
     assert len(history.loss) == 1
 
 
@@ -159,12 +159,12 @@ def fail_in_epoch(monkeypatch, epoch, error):
 def after_one_epoch():
     """The weights and history of an uninterrupted first epoch (the reference)."""
     net = network()
-    history, steps = train(net, batches(*rows()), max_iter=1)
-    return state(net), history, steps
+    history = train(net, batches(*rows()), max_iter=1)
+    return state(net), history
 
 
 def test_keyboard_interrupt_returns_the_finished_epochs(after_one_epoch, monkeypatch):
-    weights, reference, _ = after_one_epoch
+    weights, reference = after_one_epoch
     fail_in_epoch(monkeypatch, 2, KeyboardInterrupt)
     net = network()
     with pytest.warns(
@@ -172,7 +172,7 @@ def test_keyboard_interrupt_returns_the_finished_epochs(after_one_epoch, monkeyp
         match=r"Training interrupted during epoch 2 after 1 finished epoch; the network keeps "
         r"the weights of the last complete step of epoch 1\.",
     ):
-        history, _ = train(net, batches(*rows()), max_iter=5)
+        history = train(net, batches(*rows()), max_iter=5)
     assert history.interrupted and history.loss == reference.loss
     assert_same(state(net), weights)  # not the steps taken in epoch 2
     assert not net.training
@@ -183,7 +183,7 @@ def test_keyboard_interrupt_in_the_first_epoch_keeps_the_initial_weights(monkeyp
     net = network()
     before = state(net)
     with pytest.warns(UserWarning, match="after 0 finished epochs; .* weights it started with"):
-        history, _ = train(net, batches(*rows()))
+        history = train(net, batches(*rows()))
     assert history.interrupted and history.loss == []
     assert_same(state(net), before)
 
@@ -191,7 +191,7 @@ def test_keyboard_interrupt_in_the_first_epoch_keeps_the_initial_weights(monkeyp
 def test_an_error_in_a_later_epoch_restores_the_last_epoch_and_propagates(
     after_one_epoch, monkeypatch
 ):
-    weights, reference, _ = after_one_epoch
+    weights, reference = after_one_epoch
     fail_in_epoch(monkeypatch, 2, RuntimeError("out of memory, say"))
     net = network()
     history = trainer.TrainingHistory()
@@ -224,7 +224,7 @@ def test_an_error_with_validation_restores_the_best_epoch(monkeypatch):
 def test_a_nan_loss_names_the_epoch_and_restores_the_last_finite_epoch(
     after_one_epoch, monkeypatch
 ):
-    weights, _, _ = after_one_epoch
+    weights, _ = after_one_epoch
     started = {"epochs": 0}
     real_shuffled, real_loss_terms = PrefixBatches.shuffled, NARMNetwork.loss_terms
 
@@ -305,10 +305,10 @@ def test_epoch_lines_without_a_label(capsys):
 
 def test_a_warm_start_counts_epochs_on(capsys):
     net, data = network(), batches(*rows())
-    history, steps = train(net, data, max_iter=2)
+    history = train(net, data, max_iter=2)
     train_network(
         net, data, None, max_iter=2, generator=None, verbose=1, label="M", history=history,
-        start_step=steps, batch_generator=torch.Generator().manual_seed(0), **TRAINER_SETTINGS,
+        batch_generator=torch.Generator().manual_seed(0), **TRAINER_SETTINGS,
     )
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(" | ")[0] for line in lines] == ["M epoch 3/4", "M epoch 4/4"]

@@ -693,6 +693,70 @@ def test_keyboard_interrupt_without_validation(data, monkeypatch):
     assert model.predict(X[:5]).shape == (5, 20)
 
 
+def test_fit_seeds_no_global_generator_of_any_device(data, monkeypatch):
+    X, y, _ = data
+    seeded = []
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", seeded.append)  # manual_seed calls it
+    tiny(max_iter=1).fit(X, y)
+    assert seeded == []
+
+
+def test_keyboard_interrupt_before_an_epoch_leaves_the_model_as_it_was(data, monkeypatch):
+    X, y, _ = data
+    model = tiny(max_iter=1).fit(X, y)
+    before, expected = weights(model), model.predict(X[:20])
+    interrupt_after(monkeypatch, VASERNetwork, epochs=0)
+    for estimator in (model, model.set_params(warm_start=True)):
+        with pytest.warns(UserWarning, match="interrupted during epoch"), \
+                pytest.raises(KeyboardInterrupt):
+            estimator.fit(X, y)
+        assert model.n_iter_ == 1
+        assert_same_weights(weights(model), before)
+    fresh = tiny()
+    with pytest.warns(UserWarning, match="interrupted during epoch 1"), \
+            pytest.raises(KeyboardInterrupt):
+        fresh.fit(X, y)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(model.predict(X[:20]), expected)
+    with pytest.raises(NotFittedError):
+        fresh.predict(X[:1])
+
+
+@pytest.mark.parametrize(
+    "scores, best, kept",  # two epochs, then the warm start's own start and two epochs
+    [([0.8, 0.9, 0.3, 0.4, 0.5], 0.5, 4), ([0.8, 0.9, 0.6, 0.4, 0.5], 0.6, 2)],
+)
+def test_a_warm_start_with_validation_beats_its_own_start(data, monkeypatch, scores, best,
+                                                          kept):
+    X, y, _ = data
+    snapshots = _scripted_validation(monkeypatch, scores)
+    model = tiny(early_stopping=True, n_iter_no_change=5, warm_start=True).fit(X, y)
+    assert model.best_validation_score_ == 0.9
+    model.fit(X, y)  # its rows are not those an earlier best was measured on
+    assert model.validation_scores_ == scores[:2] + scores[3:]
+    assert model.best_validation_score_ == best and model.n_iter_ == 4
+    assert_same_weights(weights(model), snapshots[kept])
+
+
+def test_no_annealing_weighs_the_regulariser_from_the_first_step(data, monkeypatch):
+    X, y, _ = data
+    weights_seen = []
+    real = trainer._train_epoch
+
+    def train_epoch(*arguments):
+        terms, step, weight = real(*arguments)
+        weights_seen.append(weight)
+        return terms, step, weight
+
+    monkeypatch.setattr(trainer, "_train_epoch", train_epoch)
+    one_step = {"batch_size": len(X), "batching": "prefixes", "max_iter": 1}  # X's rows: 1 length
+    rows = (X != -1).sum(axis=1) == 3
+    for steps, expected in ((0, 0.5), (2, 0.0)):
+        weights_seen.clear()
+        tiny(beta=0.5, beta_annealing_steps=steps, **one_step).fit(X[rows], y[rows])
+        assert weights_seen == [expected]
+
+
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
 def test_warm_start_continues_training(cls, data):
     X, y, _ = data

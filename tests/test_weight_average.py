@@ -59,7 +59,7 @@ def assert_holds(net, expected):
 @pytest.mark.parametrize("decay", [0.5, 0.9, 0.999])
 def test_the_network_ends_with_the_moving_average_of_the_steps(step_weights, decay):
     net = network()
-    _, steps = train(net, batches(*rows(n_rows=20)), max_iter=3, ema_decay=decay)
+    steps = train(net, batches(*rows(n_rows=20)), max_iter=3, ema_decay=decay).steps
     assert len(step_weights) == steps + 1 and steps % 3 == 0
     assert_holds(net, moving_average(step_weights, decay, steps))
     # ... and not the last step's weights
@@ -69,7 +69,7 @@ def test_the_network_ends_with_the_moving_average_of_the_steps(step_weights, dec
 def test_early_stopping_scores_and_keeps_the_average(step_weights):
     net = network()
     validation = batches(*rows(n_rows=10, seed=1), batch_size=10)
-    history, _ = train(
+    history = train(
         net, batches(*rows(n_rows=20)), validation, max_iter=4, ema_decay=0.8,
         n_iter_no_change=4,
     )
@@ -89,10 +89,10 @@ def test_the_average_does_not_change_training(step_weights):
     """The steps (and so the losses) are those of a fit without an average."""
     plain, averaged = network(), network()
     data = batches(*rows(n_rows=20))
-    plain_history, _ = train(plain, data, max_iter=3, ema_decay=0.0)
+    plain_history = train(plain, data, max_iter=3, ema_decay=0.0)
     plain_weights = [list(w) for w in step_weights]
     step_weights.clear()
-    averaged_history, _ = train(averaged, data, max_iter=3, ema_decay=0.95)
+    averaged_history = train(averaged, data, max_iter=3, ema_decay=0.95)
     assert averaged_history.loss == plain_history.loss
     for left, right in zip(plain_weights, step_weights):
         assert all(torch.equal(a, b) for a, b in zip(left, right))

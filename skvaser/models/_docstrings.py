@@ -134,4 +134,5 @@ items_ : ndarray of shape (n_items,)
     validation_scores_ : list of float or None
         Validation Recall@20 per epoch (None without early stopping).
     best_validation_score_ : float or None
-        Best validation Recall@20; its weights are the ones kept."""
+        Best validation Recall@20; its weights are the ones kept. A ``warm_start`` fit counts
+        the weights it starts with among its candidates, scored on its own validation rows."""

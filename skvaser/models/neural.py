@@ -161,8 +161,9 @@ class NeuralRecommender(BaseRecommender):
         Notes
         -----
         A fit that raises before it finishes an epoch (bad data, an unavailable device, a loss
-        that diverges in its first epoch) leaves the recommender as it was, fitted or not. One
-        that raises later keeps the weights of its finished epochs, with a warning.
+        that diverges in its first epoch, ``KeyboardInterrupt``) leaves the recommender as it was,
+        fitted or not. One that raises later keeps the weights of its finished epochs, with a
+        warning; one interrupted later (``KeyboardInterrupt``) returns with them.
         """
         with unchanged_on_error(self) as outcome:
             warm = self.warm_start and hasattr(self, "network_")
@@ -175,14 +176,13 @@ class NeuralRecommender(BaseRecommender):
                 self._seed = int(seed)
                 self._built_with = self._network_arguments()
                 with torch.random.fork_rng(devices=[]):  # initialise without touching global RNGs
-                    torch.manual_seed(self._seed)
+                    torch.default_generator.manual_seed(self._seed)  # not CUDA's, as manual_seed
                     self.network_ = self._build_network(self.n_items_).to(self.device_)
                 self._history = TrainingHistory()
-                self._steps = 0
             self.matmul_precision_ = resolve_matmul_precision(self.matmul_precision, self.device_)
             self.network_.product_dtype = getattr(torch, self.matmul_precision_)
             self.network_.label_smoothing = self.label_smoothing
-            step_seed = self._seed + self._steps
+            step_seed = self._seed + self._history.steps
             generator = torch.Generator(device=self.device_).manual_seed(step_seed + 1)
             batch_generator = torch.Generator().manual_seed(step_seed + 2)
 
@@ -195,7 +195,7 @@ class NeuralRecommender(BaseRecommender):
             finished_before = len(self._history.loss)
             try:
                 with float32_on_cuda(self.device_):
-                    self._history, self._steps = train_network(
+                    self._history = train_network(
                         self.network_,
                         train,
                         validation,
@@ -212,13 +212,14 @@ class NeuralRecommender(BaseRecommender):
                         verbose=self.verbose,
                         label=type(self).__name__,
                         history=self._history,
-                        start_step=self._steps,
                     )
             finally:  # a failed fit re-raises with the weights of its finished epochs: record them
                 self.network_.sampler = None  # training state only: never pickled or kept
                 self._record(self._history, validation is not None)
                 if self.n_iter_ > finished_before:
                     outcome.keep()
+            if self._history.interrupted and self.n_iter_ == finished_before:
+                raise KeyboardInterrupt  # nothing trained: give the recommender back as it was
         return self
 
     def _record(self, history, validated):
@@ -241,7 +242,9 @@ class NeuralRecommender(BaseRecommender):
         if not sampled:
             self.network_.sampler = None
             return
-        generator = torch.Generator(device=self.device_).manual_seed(self._seed + self._steps + 3)
+        generator = torch.Generator(device=self.device_).manual_seed(
+            self._seed + self._history.steps + 3
+        )
         self.network_.sampler = NegativeSampler(
             popularity_counts(train.targets, self.n_items_), self.n_negatives, self.sample_alpha,
             generator,

@@ -45,6 +45,7 @@ class TrainingHistory:
     best_epoch: int = -1
     best_score: float = -np.inf
     interrupted: bool = False
+    steps: int = 0  # optimiser steps of the finished epochs
 
 
 @torch.no_grad()
@@ -125,7 +126,6 @@ def train_network(
     verbose,
     label=None,
     history=None,
-    start_step=0,
 ):
     """Train ``network`` in place; return its :class:`TrainingHistory`.
 
@@ -169,16 +169,14 @@ def train_network(
     label : str, optional
         Name that starts every progress line (the estimator's class name).
     history : TrainingHistory, optional
-        Continue this history (``warm_start``).
-    start_step : int
-        Optimiser steps already taken (``warm_start``), for the annealing of ``beta``.
+        Continue this history (``warm_start``): its epochs, and its ``steps`` for the annealing
+        of ``beta`` and the moving average.
 
     Returns
     -------
     history : TrainingHistory
-        ``history`` (or a new one), with this call's epochs appended.
-    steps : int
-        Optimiser steps taken in total.
+        ``history`` (or a new one), with this call's epochs appended and ``steps``, the
+        optimiser steps of every finished epoch, an earlier call's included.
 
     Raises
     ------
@@ -195,6 +193,10 @@ def train_network(
     ``history.interrupted`` is set, a warning says how many epochs finished, and the function
     returns normally. Any other exception during training (a diverged loss, running out of
     memory) restores the same weights, warns (when an epoch had finished), and propagates.
+
+    With ``validation`` and a ``history`` that already holds epochs (``warm_start``), the best
+    score to beat is that of the weights the call starts with, on this call's ``validation``:
+    an earlier call's best was measured on other rows.
     """
     if train.n_training_batches == 0:
         raise ValueError(
@@ -202,17 +204,21 @@ def train_network(
             "is nothing to learn from."
         )
     history = TrainingHistory() if history is None else history
+    history.interrupted = False
+    if validation is not None and history.loss:
+        history.best_score = evaluate_network(network, validation)[0]
+        history.best_epoch = len(history.loss)
     optimizer = _adam(network, learning_rate)
     scheduler, per_step = _step_sizes(
         optimizer, learning_rate_decay, max_iter * train.n_training_batches
     )
     keeper = _WeightKeeper(network)
-    average = _WeightAverage(network, ema_decay, start_step)
+    average = _WeightAverage(network, ema_decay, history.steps)
     stopping = _EarlyStopping(history, n_iter_no_change, tol)
     first_epoch = len(history.loss) + 1
     last_epoch = first_epoch + max_iter - 1
     progress = _Progress(verbose, label, train, first_epoch, last_epoch)
-    step = start_step
+    step = history.steps
     network.score_buffer = ScoreBuffer()
     try:
         for epoch in range(first_epoch, last_epoch + 1):
@@ -228,6 +234,7 @@ def train_network(
             _check_finite_weights(network, epoch)
             trained = time.perf_counter() - started
             means = _record_losses(history, terms)
+            history.steps = step
             with average.swapped_in():
                 scores = None if validation is None else evaluate_network(network, validation)
                 if scores is None or stopping.update(scores[0], epoch):
@@ -250,7 +257,7 @@ def train_network(
     if validation is not None or history.interrupted or average.active:
         keeper.restore()
     network.eval()
-    return history, step
+    return history
 
 
 def _adam(network, learning_rate):
@@ -323,7 +330,7 @@ def _train_epoch(
     n_steps = 0
     for index, (_, x, y) in enumerate(batches):
         terms = network.loss_terms(x, y, generator)
-        weight = beta * min(1.0, step / max(beta_annealing_steps, 1))
+        weight = beta * min(1.0, step / beta_annealing_steps) if beta_annealing_steps else beta
         loss = terms["reconstruction"]
         if "regularization" in terms:
             loss = loss + weight * terms["regularization"]

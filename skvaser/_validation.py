@@ -11,7 +11,10 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype
 
-__all__ = ["check_item_ids", "check_padding_value", "is_padding", "id_kind", "NO_PADDING"]
+__all__ = [
+    "check_item_ids", "check_padding_value", "check_not_missing", "is_padding", "id_kind",
+    "NO_PADDING",
+]
 
 #: ``padding_value`` of arrays that hold no padding (``y``, the clicks of a log).
 NO_PADDING = object()
@@ -31,9 +34,23 @@ def is_padding(ids, padding_value):
     return np.zeros(ids.shape, dtype=bool)
 
 
+def check_not_missing(values, name, fix):
+    """Raise a ValueError that counts the missing entries (None, NaN, NaT, pd.NA) of the clicks'
+    ``values`` (1-D), names the first and ends with ``fix``."""
+    missing = pd.isna(values)
+    if missing.any():
+        count = int(missing.sum())
+        raise ValueError(
+            f"{name} are missing (None or NaN) on {count:,} click{'s' * (count > 1)} (first at "
+            f"position {int(np.argmax(missing))}); {fix}"
+        )
+
+
 def id_kind(ids):
     """The kind of the ids in a checked array: ``"integer"`` for int64 arrays, else the kind
     pandas infers for its objects (``"string"``, ``"bytes"``, ..., ``"empty"``)."""
+    if ids.size == 0:  # an empty int64 array is no evidence of integer ids
+        return "empty"
     if ids.dtype.kind == "i":
         return "integer"
     return infer_dtype(ids.ravel(), skipna=False)
@@ -84,7 +101,7 @@ def _check_objects(array, name, padding_value):
         return array.astype(np.int64)
     if kind in ("floating", "mixed-integer-float") and integer_padding:
         return _check_numbers(array.astype(np.float64), name, padding_value)
-    missing = np.array([value is None or value != value for value in values], dtype=bool)
+    missing = pd.isna(values).astype(bool)  # None, NaN, NaT and pd.NA alike
     if missing.any():
         raise ValueError(
             f"{name} contains missing values ({values[missing][0]!r}) that are not the "

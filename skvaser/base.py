@@ -223,7 +223,8 @@ class BaseRecommender(BaseEstimator):
                 f"groups must be 1-D with one session per row of X ({len(X)}); "
                 f"got shape {groups.shape}."
             )
-        return groups[~is_padding(np.asarray(X), self.padding_value).all(axis=1)]
+        X = self._check_X(X, reset=False)  # the padding as fit saw it (NaN, pd.NA included)
+        return groups[~is_padding(X, self.padding_value).all(axis=1)]
 
     def _encode(self, ids):
         """Item ids (any shape) -> codes: ``items_[i]`` -> i + 1; padding and unknown -> 0."""
@@ -354,7 +355,7 @@ class BaseRecommender(BaseEstimator):
 
         Parameters
         ----------
-        sessions : sequence of sequences of item ids
+        sessions : iterable of sequences of item ids
             The clicks of each live session so far, oldest first; any length, 0 included.
 
         Returns

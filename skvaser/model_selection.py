@@ -19,12 +19,13 @@ class SessionSplitter(GroupsConsumerMixin, BaseCrossValidator):
     The rows of ``X`` are prefix samples (see :func:`skvaser.sessions_to_prefixes`) and
     ``groups`` holds the session of each row. Sessions are ordered by their first row -- the rows
     of :func:`~skvaser.sessions_to_prefixes` are in time order of their target, so this is the
-    order in which the sessions started -- and split like
+    order of the sessions' second clicks, the first that a prefix predicts -- and split like
     :class:`~sklearn.model_selection.TimeSeriesSplit`, but counting sessions instead of rows:
     the ``i``-th split tests on the ``i``-th of ``n_splits`` consecutive blocks of the most recent
-    sessions and trains on the sessions that started before that block (an expanding window),
-    less the ``gap`` sessions just before the block. Every session lies wholly in the training or
-    the test set or in neither, and every training session starts before every test session.
+    sessions and trains on the sessions ordered before that block (an expanding window), less
+    the ``gap`` sessions just before the block. Every session lies wholly in the training or the
+    test set or in neither, and every training session's first row precedes every test
+    session's.
 
     With ``shuffle=True`` the sessions are instead shuffled and dealt into ``n_splits`` folds of
     (nearly) equal numbers of sessions, each the test set once, the others its training set:

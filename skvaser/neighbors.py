@@ -97,10 +97,11 @@ class ItemKNNRecommender(BaseRecommender):
     are rebuilt instead: for every window of clicks, the rows that reach it (prefix + target)
     minus the rows that continue from it (their prefix equals it) are the sessions that end
     there, and those rows' clicks are the sessions' clicks. This is exact, whatever the order of
-    the rows, when no session is longer than ``max_len`` clicks (the width of ``X``); a longer
-    session keeps its newest ``max_len + 1`` clicks, unless those clicks recur as a window
-    earlier in the session (a loop such as ``a b a b a`` over ``max_len=2``): then it keeps an
-    earlier window, or none. With the defaults this gives 53.09 / 22.46
+    the rows, when no session is longer than ``max_len`` clicks (the width of ``X``). The rows
+    of a longer session do not say where it began: it keeps at most its newest ``max_len + 1``
+    clicks, and where a window of its clicks is also another session's, or its own earlier one
+    (a loop such as ``a b a b a`` over ``max_len=2``), clicks may pass from one rebuilt session
+    to another, or a session be lost. With the defaults this gives 53.09 / 22.46
     on YOOCHOOSE 1/64 and 37.30 / 11.99 on DIGINETICA (published 35.75 / 11.57). Passing
     ``groups`` (the session of each row, as returned by
     :func:`~skvaser.datasets.sessions_to_prefixes`) uses every click of the true sessions

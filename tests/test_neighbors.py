@@ -4,6 +4,7 @@ import warnings
 
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import SHARED_DATA, requires_shared_data
 from hypothesis import given, settings
@@ -485,3 +486,21 @@ def test_verbose_reports_fit_and_long_rankings(cls, capsys, monkeypatch):
     assert len(progress) >= 5
     assert all(re.fullmatch(rf"{cls.__name__}: ranked [\d,]+ of {len(X):,} prefixes in "
                             r"[\d.]+ s, about \d+ s left", line) for line in progress)
+
+
+@pytest.mark.parametrize("cls", [ItemKNNRecommender, SessionKNNRecommender])
+@pytest.mark.parametrize("missing", [np.nan, pd.NA])
+def test_groups_follow_the_rows_whatever_marks_the_padding(cls, missing):
+    """With ``padding_value=None``, NaN and pd.NA pad too: the row of no click is left out of
+    ``groups`` as it is out of ``X``, so every other row keeps its session."""
+    X = np.array([[None, "a"], [None, None], ["a", "b"], [None, "c"]], dtype=object)
+    y, groups = np.array(["b", "z", "c", "d"], dtype=object), [0, 9, 0, 1]
+    with pytest.warns(UserWarning, match="1 of 4 prefixes in X contain no click"):
+        expected = cls(padding_value=None, n_recommendations=3).fit(X, y, groups=groups)
+        model = cls(padding_value=None, n_recommendations=3).fit(
+            np.where(X == None, missing, X), y, groups=groups  # noqa: E711 (cell by cell)
+        )
+    np.testing.assert_array_equal(model.predict(X), expected.predict(X))
+    if cls is SessionKNNRecommender:
+        assert (model.session_items_ != expected.session_items_).nnz == 0
+        assert model.n_sessions_ == 2

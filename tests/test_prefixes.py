@@ -230,6 +230,12 @@ def test_doctests():
     "kwargs, error, match",
     [
         ({"item_ids": [1.0, np.nan, 2.0]}, ValueError, "item_ids contains NaN"),
+        (
+            {"item_ids": pd.array(["a", pd.NA, "c"], dtype="string")},
+            ValueError,
+            "item_ids contains missing values \\(<NA>\\)",
+        ),
+        ({"session_ids": pd.array([0, pd.NA, 1], dtype="Int64")}, ValueError, "on 1 click "),
         ({"item_ids": [1.0, 2.5, 2.0]}, ValueError, "non-integer"),
         ({"item_ids": [1, -2, 2]}, ValueError, "negative"),
         ({"item_ids": [1, -1, 2]}, ValueError, "negative"),  # the padding value is no item

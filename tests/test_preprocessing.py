@@ -294,6 +294,24 @@ def test_preprocess_empty_and_invalid_input():
         filter_sessions([1], [2], [0], min_item_support=0)
 
 
+@pytest.mark.parametrize("step", [
+    filter_sessions, temporal_split, keep_recent_fraction, preprocess,
+    lambda *clicks: drop_unseen_items([5, 6, 7], *clicks),
+])
+@pytest.mark.parametrize("missing", [None, np.nan, pd.NA])
+def test_clicks_without_a_session_or_an_item_are_refused(step, missing):
+    """Never merged into one session of "missing" ids, never a bare comparison error."""
+    times = [0, 1, 2, 3, 4, 5]
+    sessions = np.array(["s", "s", missing, "t", "t", missing], dtype=object)
+    with pytest.raises(ValueError, match=r"session_ids are missing .* on 2 clicks \(first at "
+                       r"position 2\); drop those clicks or give them a session\."):
+        step(sessions, [5, 6, 7, 5, 6, 8], times)
+    items = np.array(["x", "y", missing, "x", "y", "z"], dtype=object)
+    with pytest.raises(ValueError, match=r"item_ids are missing .* on 1 click \(first at position "
+                       r"2\); drop the clicks without an item\."):
+        step([1, 1, 1, 2, 2, 2], items, times)
+
+
 def test_string_ids_are_fine():
     sessions = np.array(["a", "a", "b", "b"])
     items = np.array(["x", "y", "x", "y"])

@@ -113,6 +113,22 @@ def test_cold_start_gets_the_most_clicked_items(model):
     np.testing.assert_array_equal(model.predict(queries), [expected] * 2)
 
 
+@pytest.mark.parametrize("model", RECOMMENDERS, ids=ids)
+def test_a_batch_of_new_visitors_alone_is_served_with_string_skus(model):
+    """A batch without one known click (no id to tell the ids' type) and an empty set of
+    allowed items: the ids are the model's own kind, strings here."""
+    X, y = data()
+    skus = np.array([f"SKU-{item}" for item in range(int(y.max()) + 1)], dtype=object)
+    X_skus = np.where(X >= 0, skus[np.maximum(X, 0)], -1)
+    model = clone(model).fit(X_skus, skus[y])
+    for queries in (model.make_queries([[]]), model.make_queries([[], []])):
+        ranked = model.predict(queries)
+        assert ranked.shape == (len(queries), model.n_recommendations)
+        assert all(str(item).startswith("SKU-") for item in ranked.ravel())
+    nothing = model.predict(X_skus[:2], allowed_items=set())
+    np.testing.assert_array_equal(nothing, np.full((2, model.n_recommendations), -1))
+
+
 @pytest.mark.parametrize("model", SCORING, ids=ids)
 def test_exclude_seen_strikes_out_the_prefix_items(model):
     X, _ = data()
@@ -183,6 +199,11 @@ def test_make_queries_asks_for_the_next_click_of_whole_sessions(model):
     )
     assert sessions_to_queries([[]], max_len=2, padding_value=None).dtype == object
     np.testing.assert_array_equal(sessions_to_queries([[3], []], max_len=2), [[-1, 3], [-1, -1]])
+    live = ([3], [], [4, 5])  # any iterable of sessions, a generator too
+    for sessions in (live, (session for session in live), iter(live)):
+        np.testing.assert_array_equal(
+            sessions_to_queries(sessions, max_len=2), [[-1, 3], [-1, -1], [4, 5]]
+        )
 
 
 def test_sessions_to_queries_rejects_bad_input():

@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from .._validation import check_item_ids, check_padding_value, is_padding
+from .._validation import check_item_ids, check_not_missing, check_padding_value, is_padding
 from ._preprocessing import _time_order
 
 __all__ = ["sessions_to_prefixes", "sessions_to_queries", "prefixes_to_sessions"]
@@ -85,14 +85,8 @@ def sessions_to_prefixes(session_ids, item_ids, timestamps=None, *, max_len=30, 
             f"session_ids and item_ids must be 1-D of the same length; got shapes "
             f"{sessions.shape} and {items.shape}."
         )
-    session_code = pd.factorize(sessions, use_na_sentinel=True)[0]
-    if (session_code < 0).any():
-        missing = int((session_code < 0).sum())
-        raise ValueError(
-            f"session_ids are missing (None or NaN) on {missing:,} click{'s' * (missing > 1)} "
-            f"(first at position {int(np.argmax(session_code < 0))}); drop those clicks or give "
-            "them a session."
-        )
+    check_not_missing(sessions, "session_ids", "drop those clicks or give them a session.")
+    session_code = pd.factorize(sessions)[0]
     n_clicks = len(items)
     position = np.arange(n_clicks)
     times = position if timestamps is None else _check_timestamps(timestamps, n_clicks)
@@ -124,7 +118,7 @@ def sessions_to_queries(sessions, *, max_len=30, padding_value=-1):
 
     Parameters
     ----------
-    sessions : sequence of sequences of item ids
+    sessions : iterable of sequences of item ids
         The clicks of each session so far, oldest first; any length, 0 included.
     max_len : int, default=30
         Width of a row; longer sessions keep their newest ``max_len`` clicks.
@@ -152,6 +146,7 @@ def sessions_to_queries(sessions, *, max_len=30, padding_value=-1):
             "sessions must be a sequence of sessions (lists of item ids) of any lengths; got a "
             "2-D array, which already is a matrix of padded rows: pass it to predict directly."
         )
+    sessions = list(sessions)  # a generator is read once
     for session in sessions:
         if isinstance(session, str | bytes) or not hasattr(session, "__len__"):
             raise TypeError(

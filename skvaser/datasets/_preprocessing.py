@@ -24,6 +24,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from .._sklearn import Interval, StrOptions, validate_params
+from .._validation import check_not_missing
 from .._warnings import warn_at_caller
 
 __all__ = [
@@ -167,6 +168,8 @@ class _Clicks:
                 f"got shapes {shapes}."
             )
         self.sessions, self.items, self.times = arrays
+        check_not_missing(self.sessions, "session_ids", "drop those clicks or give them a session.")
+        check_not_missing(self.items, "item_ids", "drop the clicks without an item.")
         self.order, self.per_second = _time_order(self.times, time_unit)
         _, self.first_click, self.session_code = np.unique(
             self.sessions, return_index=True, return_inverse=True

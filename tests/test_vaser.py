@@ -253,7 +253,7 @@ def test_invalid_params_raise(cls, params, data):
         tiny(cls, **params).fit(X, y)
 
 
-def test_device_resolution():
+def test_device_resolution(data):
     assert resolve_device("cpu") == torch.device("cpu")
     assert resolve_device(torch.device("cpu")) == torch.device("cpu")
     expected = "cuda" if torch.cuda.is_available() else "cpu"
@@ -261,6 +261,8 @@ def test_device_resolution():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             resolve_device("cuda")
+    with pytest.raises(ValueError, match="device='gpu' is not a device: give 'auto', 'cpu'"):
+        tiny(device="gpu").fit(*data[:2])
 
 
 @pytest.fixture

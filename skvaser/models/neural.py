@@ -42,7 +42,12 @@ def resolve_device(device):
     """``"auto"``: CUDA when available, else the CPU; anything else: ``torch.device(device)``."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    resolved = torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as error:  # torch's own message lists every device type it knows
+        raise ValueError(
+            f"device={device!r} is not a device: give 'auto', 'cpu', 'cuda' or 'cuda:N'."
+        ) from error
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was requested but CUDA is not available here.")
     return resolved

@@ -12,8 +12,8 @@ import pandas as pd
 from pandas.api.types import infer_dtype
 
 __all__ = [
-    "check_item_ids", "check_padding_value", "check_not_missing", "is_padding", "id_kind",
-    "NO_PADDING",
+    "as_id_array", "check_item_ids", "check_padding_value", "check_not_missing", "is_padding",
+    "id_kind", "NO_PADDING",
 ]
 
 #: ``padding_value`` of arrays that hold no padding (``y``, the clicks of a log).
@@ -32,6 +32,17 @@ def is_padding(ids, padding_value):
     if ids.dtype.kind in "iuf" and isinstance(padding_value, numbers.Number):
         return ids == padding_value
     return np.zeros(ids.shape, dtype=bool)
+
+
+def as_id_array(values):
+    """``np.asarray(values)``, but a list (or other non-array) that NumPy would make text of
+    keeps each element's type in an object array: NumPy makes text of every element of a list
+    that holds one string, so that -1 padding would become the item "-1", and the items 7 and
+    "7" one item."""
+    array = np.asarray(values)
+    if array.dtype.kind in "US" and not isinstance(values, np.ndarray):
+        return np.asarray(values, dtype=object)
+    return array
 
 
 def check_not_missing(values, name, fix):
@@ -167,7 +178,7 @@ def check_item_ids(values, *, name, padding_value=NO_PADDING, ndim=1):
         int64 for integer ids; an object array otherwise (strings and bytes included).
     """
     try:
-        array = np.asarray(values)
+        array = as_id_array(values)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"{name} could not be read as an array of item ids: {exc}") from exc
     if array.ndim != ndim:

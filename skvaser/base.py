@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._items import UNKNOWN, ItemIndex
 from ._sklearn import Interval, StrOptions
-from ._validation import check_item_ids, check_padding_value, id_kind, is_padding
+from ._validation import as_id_array, check_item_ids, check_padding_value, id_kind, is_padding
 from ._warnings import warn_at_caller
 from .datasets._prefixes import sessions_to_queries
 from .metrics import recall_at_k
@@ -89,6 +89,11 @@ class BaseRecommender(BaseEstimator):
         A fitted model given an array of the fitted width (the serving path) skips
         scikit-learn's generic checks, which such an array passes, and checks its ids only.
         """
+        if isinstance(X, list | tuple):
+            try:
+                X = as_id_array(X)  # SKUs and -1 padding stay what they are
+            except ValueError:
+                pass  # ragged rows: scikit-learn's check below says so
         if (
             not reset
             and isinstance(X, np.ndarray)
@@ -134,7 +139,7 @@ class BaseRecommender(BaseEstimator):
                 f"{type(self).__name__} requires y to be passed, but the target y is None: "
                 "pass the next item of each prefix."
             )
-        y = np.asarray(y)
+        y = as_id_array(y)
         if y.ndim == 2 and y.shape[1] == 1:
             raise ValueError(
                 "y must be 1-D (n_samples,): the next item of each prefix; got a column vector."
@@ -270,6 +275,11 @@ class BaseRecommender(BaseEstimator):
         candidates), or None for every item."""
         if allowed_items is None:
             return None
+        if isinstance(allowed_items, str | bytes):  # else read as its characters
+            raise TypeError(
+                f"allowed_items must be a collection of item ids; got the single id "
+                f"{allowed_items!r}: wrap it in a list, [{allowed_items!r}]."
+            )
         if np.ndim(allowed_items) == 0 and isinstance(allowed_items, Iterable):
             allowed_items = list(allowed_items)  # a set, dict keys, a generator
         allowed_items = check_item_ids(allowed_items, name="allowed_items")

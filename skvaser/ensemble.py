@@ -80,8 +80,9 @@ class VotingRecommender(_BaseComposition, BaseRecommender):
     ``allowed_items`` and ``exclude_seen`` act inside each member's ranking: the votes come
     from the members' ranks among the items left, so a small ``allowed_items`` still gets
     ``n_recommendations`` items, and a filtered ranking is not the unfiltered one with items
-    struck out. :func:`skvaser.persistence.dump` does not save a VotingRecommender (its
-    parameters hold estimators); joblib and pickle do.
+    struck out. A member whose own ``exclude_seen`` is True ranks without the prefix's items
+    whatever the vote's. :func:`skvaser.persistence.dump` saves a VotingRecommender with its
+    members, as it saves any skvaser recommender.
 
     The scores that ``predict(..., return_scores=True)`` returns are the votes (at most
     ``sum(weights) / (rank_offset + 1)``). Rows without a known click get the training data's
@@ -256,7 +257,7 @@ class VotingRecommender(_BaseComposition, BaseRecommender):
                 continue
             ranked, _ = member._rank(
                 codes, min(n_candidates, self.n_items_), allowed=allowed,
-                exclude_seen=exclude_seen,
+                exclude_seen=exclude_seen or member.exclude_seen,
             )
             vote = weight / (self.rank_offset + np.arange(1, ranked.shape[1] + 1))
             indices.append(ranked)
@@ -272,7 +273,8 @@ def _top_votes(indices, votes, k, n_items):
     row has fewer than ``k`` items.
     """
     n, width = indices.shape
-    order = np.argsort(np.where(indices >= 0, indices, n_items), axis=1, kind="stable")
+    # by item, and within an item by vote: exact ties then add their votes in the same order
+    order = np.lexsort((-votes, np.where(indices >= 0, indices, n_items)), axis=1)
     indices = np.take_along_axis(indices, order, axis=1)
     votes = np.take_along_axis(votes, order, axis=1)
     first = np.ones((n, width), dtype=bool)  # the first slot of each item in its row

@@ -124,6 +124,23 @@ def test_allowed_items_and_exclude_seen_reach_every_member():
     assert not any(np.isin(row, prefix).any() for row, prefix in zip(ranked, X))
 
 
+def test_a_members_own_exclude_seen_holds_in_the_vote():
+    X, y, _ = _data()
+    members = [("session", SessionKNNRecommender(exclude_seen=True))]
+    ranked = VotingRecommender(estimators=members, n_recommendations=5).fit(X, y).predict(X)
+    assert not any(np.isin(row, prefix).any() for row, prefix in zip(ranked, X))
+
+
+def test_exact_ties_go_by_item_index_whatever_order_the_votes_come_in():
+    """Three members rank three items in rotated orders: every item sums the same three votes,
+    which in floating point depends on the order they are added in."""
+    indices = np.array([[0, 1, 2, 1, 2, 0, 2, 0, 1]])
+    votes = np.tile([1 / 6, 1 / 7, 1 / 8], 3)[None, :]
+    best, scores = _top_votes(indices, votes, 3, 3)
+    np.testing.assert_array_equal(best, [[0, 1, 2]])
+    assert scores[0, 0] == scores[0, 1] == scores[0, 2]
+
+
 def test_members_parameters_are_nested_and_searchable():
     X, y, groups = _data()
     model = VotingRecommender(estimators=_members())

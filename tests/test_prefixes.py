@@ -245,6 +245,7 @@ def test_doctests():
             "mixed types, such as 'a' \\(str\\) and 2",
         ),
         ({"item_ids": [True, False, True]}, TypeError, "got dtype bool"),
+        ({"item_ids": [7, "7", "B"]}, TypeError, "mixed types, such as 7 \\(int\\) and '7'"),
         ({"item_ids": [[1, 2, 3]]}, ValueError, "1-D"),
         ({"item_ids": [1, 2]}, ValueError, "same length"),
         ({"session_ids": [[0, 0, 1]]}, ValueError, "same length"),

@@ -127,6 +127,25 @@ def test_a_batch_of_new_visitors_alone_is_served_with_string_skus(model):
         assert all(str(item).startswith("SKU-") for item in ranked.ravel())
     nothing = model.predict(X_skus[:2], allowed_items=set())
     np.testing.assert_array_equal(nothing, np.full((2, model.n_recommendations), -1))
+    with pytest.raises(TypeError, match=r"the single id 'SKU-1': wrap it in a list, \['SKU-1'\]"):
+        model.predict(X_skus[:2], allowed_items="SKU-1")  # not its characters
+
+
+@pytest.mark.parametrize("model", RECOMMENDERS, ids=ids)
+def test_python_lists_of_skus_keep_their_padding_and_their_types(model):
+    """NumPy makes text of a list with one string in it; the padding -1 stays padding and
+    the item 7 and the item "7" stay two kinds, which is an error."""
+    X, y = data()
+    skus = [f"SKU-{item}" for item in range(int(y.max()) + 1)]
+    X_lists = [[skus[item] if item >= 0 else -1 for item in row] for row in X.tolist()]
+    model = clone(model).fit(X_lists, [skus[item] for item in y])
+    assert -1 not in model.items_ and "-1" not in model.items_
+    ranked = model.predict([X_lists[0]])
+    assert all(str(item).startswith("SKU-") for item in ranked.ravel())
+    with pytest.raises(TypeError, match=r"mixed types, such as 7 \(int\) and '7' \(str\)"):
+        clone(model).fit([[-1, 7], [7, "7"]], ["8", "9"])
+    with pytest.raises(TypeError, match="mixed types"):
+        clone(model).fit([[-1, "7"], ["7", "8"]], [7, "9"])
 
 
 @pytest.mark.parametrize("model", SCORING, ids=ids)

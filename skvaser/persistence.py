@@ -321,5 +321,6 @@ def load(file):
         )
     try:
         return _Reader(arrays, _trusted_types()).recommender(header.get("class"), header["state"])
-    except (TypeError, KeyError) as exc:
+    except (TypeError, KeyError, AttributeError, IndexError, RuntimeError) as exc:
+        # a value of the wrong shape or kind where the state expects another
         raise ValueError(f"The model file is damaged or altered: {exc}") from exc

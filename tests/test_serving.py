@@ -341,6 +341,24 @@ def test_load_refuses_weights_that_do_not_fit_the_network():
         load(_rewrite(arrays, **{name: weight[:-1]}))
 
 
+def test_load_refuses_a_state_of_the_wrong_kinds():
+    """Values of another kind or missing where the state needs them: the file is damaged,
+    never an AttributeError or a model that fails at predict."""
+    arrays = _archive(fitted(NEURAL[0]))
+    header = json.loads(arrays["skvaser.json"].tobytes())
+    attributes = header["state"]["dict"]
+    alterations = [
+        {**attributes, "device_": {"device": "gpu0"}},
+        {**attributes, "padding_value": {"dict": [1, 2]}},
+        {name: value for name, value in attributes.items() if name != "n_items_"},
+        {name: value for name, value in attributes.items() if name != "_network_weights"},
+    ]
+    for altered in alterations:
+        document = json.dumps({**header, "state": {"dict": altered}}).encode()
+        with pytest.raises(ValueError, match="damaged or altered|was altered"):
+            load(_rewrite(arrays, **{"skvaser.json": np.frombuffer(document, dtype=np.uint8)}))
+
+
 def test_a_model_of_a_missing_gpu_loads_on_the_gpu_there_is(monkeypatch):
     """Trained on cuda:3, loaded where CUDA has one device: on that device, with a warning,
     not a crash (simulated: no GPU needed)."""

@@ -398,6 +398,8 @@ class NeuralRecommender(BaseRecommender):
         """Rebuild the network on the fitted device, or on the CPU (with a warning) without CUDA."""
         state = dict(state)
         weights = state.pop("_network_weights", None)
+        if weights is None and "items_" in state:
+            raise ValueError("The fitted model's state holds no network weights: it was altered.")
         super().__setstate__(state)
         if weights is None:
             return

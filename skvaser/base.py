@@ -289,7 +289,7 @@ class BaseRecommender(BaseEstimator):
         return allowed[1:]
 
     def _popular(self, n_rows, k, allowed):
-        """The ``k`` most clicked items (candidates only) for ``n_rows`` prefixes without a
+        """The ``k`` most popular items (candidates only) for ``n_rows`` prefixes without a
         known click: indices (-1 past the candidates) and scores (NaN, -inf past the
         candidates)."""
         order = self._popularity_order
@@ -332,8 +332,9 @@ class BaseRecommender(BaseEstimator):
     def predict(self, X, *, allowed_items=None, return_scores=False):
         """Recommend items for each prefix.
 
-        A prefix with no known click (empty, or only items unseen in ``fit``) gets the items
-        clicked most often in the training data.
+        A prefix with no known click (empty, or only items unseen in ``fit``) gets the most
+        popular training items: those most often clicked next (neural models, votes), or in
+        the most training sessions (the neighbourhood models).
 
         Parameters
         ----------

@@ -118,6 +118,8 @@ class PreprocessingStep:
     n_sessions_before, n_sessions_after : int
     n_items_before, n_items_after : int
         Distinct sessions and items among the clicks.
+    n_clicks_dropped, n_sessions_dropped, n_items_dropped : int
+        Each count before less after (properties).
     """
 
     name: str

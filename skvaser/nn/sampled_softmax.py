@@ -53,9 +53,8 @@ def sampled_cross_entropy(
     product_dtype : torch.dtype, optional
         Precision of the matrix product (default: that of ``query``).
     sessions : LongTensor (B,), optional
-        The session of each row, in ``0 .. B - 1``: a row's softmax then leaves out every copy
-        of the items that are the targets of the other rows of its session (its session's
-        next clicks are no negatives of it).
+        The session of each row, when the first ``B`` candidates are the rows' targets: a
+        row's softmax then leaves out the targets of the other rows of its session.
 
     Returns
     -------
@@ -67,11 +66,10 @@ def sampled_cross_entropy(
     product_dtype = product_dtype or query.dtype
     logits = (query.to(product_dtype) @ candidate_weights.to(product_dtype).T).to(query.dtype)
     logits = logits - log_q.to(query.dtype)
-    hits = candidates[None, :] == target[:, None]  # (B, C): every copy of each row's target
-    positive = hits.to(torch.uint8).argmax(dim=1)  # the first copy
-    if sessions is not None:  # every copy of every target of the row's session
-        by_session = torch.zeros_like(hits, dtype=torch.uint8)  # (B, C): sessions are < B
-        hits = by_session.index_add_(0, sessions, hits.to(torch.uint8))[sessions] > 0
+    hits = candidates[None, :] == target[:, None]  # (B, C)
+    positive = hits.to(torch.uint8).argmax(dim=1)  # the first copy of each row's target
+    if sessions is not None:
+        hits[:, : len(target)] |= sessions[:, None] == sessions[None, :]
     hits[torch.arange(len(target), device=target.device), positive] = False
     return F.cross_entropy(logits.masked_fill(hits, -torch.inf), positive)
 

@@ -22,8 +22,12 @@ target is never pushed down as its own negative (TensorFlow's ``remove_accidenta
 
 **Rows of one session.** Where a batch holds several prefixes of one session (``batching=
 "sessions"``), their targets are that session's next clicks: the items it is about to click
-again or for the first time. Each row's softmax leaves out the targets of the other rows of
-its session, so that a session's own items are not pushed down as its negatives.
+again or for the first time. Each row's softmax leaves out the other rows' own columns of its
+session (the first ``B`` candidates, one copy of each of their targets), so that a session's
+own items are not pushed down by its rows' positives. Drawn negatives that are the same items
+stay: leaving out every copy of them cost a point of MRR@20 on validation data, since the
+earlier rows' targets are the prefix's own clicks, which the softmax must learn to rank below
+a next click that is not a repeat (``benchmarks/HISTORY.md``, sections 38 and 45).
 """
 
 import numpy as np
@@ -54,7 +58,8 @@ def sampled_cross_entropy(
         Precision of the matrix product (default: that of ``query``).
     sessions : LongTensor (B,), optional
         The session of each row, when the first ``B`` candidates are the rows' targets: a
-        row's softmax then leaves out the targets of the other rows of its session.
+        row's softmax then leaves out the columns of the other rows of its session (their
+        targets' in-batch copies; drawn copies of those items stay).
 
     Returns
     -------

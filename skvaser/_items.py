@@ -40,5 +40,8 @@ class ItemIndex:
             return self._table[np.where((ids >= 0) & (ids < outside), ids, outside)]
         if self._index is None:  # objects (integers padded with None) against a dense table
             self._index = pd.Index(self.items)
-        position = self._index.get_indexer(ids.ravel())
+        flat = ids.ravel()
+        if self._index.dtype == object and flat.dtype != object:  # e.g. padding alone, as int64:
+            flat = flat.astype(object)  # no common type to look for (deprecated under NumPy 1.25)
+        position = self._index.get_indexer(flat)
         return (position + 1).astype(np.int64).reshape(ids.shape)

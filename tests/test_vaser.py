@@ -759,6 +759,21 @@ def test_no_annealing_weighs_the_regulariser_from_the_first_step(data, monkeypat
         assert weights_seen == [expected]
 
 
+def test_a_model_pickled_by_an_older_skvaser_keeps_its_steps(data):
+    """Older versions kept the optimiser steps in ``_steps``; a warm start continues from them."""
+    X, y, _ = data
+    model = tiny(warm_start=True).fit(X, y)
+    state = model.__getstate__()
+    steps = state["_history"].steps
+    older = copy.deepcopy(state)
+    older["_steps"] = steps
+    del vars(older["_history"])["steps"]  # the class default, 0, reads through
+    restored = VASERRecommender.__new__(VASERRecommender)
+    restored.__setstate__(older)
+    assert restored._history.steps == steps > 0 and not hasattr(restored, "_steps")
+    np.testing.assert_array_equal(restored.fit(X, y).loss_curve_, model.fit(X, y).loss_curve_)
+
+
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
 def test_warm_start_continues_training(cls, data):
     X, y, _ = data

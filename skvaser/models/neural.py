@@ -420,6 +420,8 @@ class NeuralRecommender(BaseRecommender):
         self.device_ = device
         if not hasattr(self, "_built_with"):  # pickled by an older skvaser
             self._built_with = self._network_arguments()
+        if "_steps" in state:  # pickled by an older skvaser: its steps, for a warm start
+            self._history.steps = self.__dict__.pop("_steps")
         with torch.random.fork_rng(devices=[]):
             network = self._build_network(self.n_items_, self._built_with)
         try:

@@ -101,6 +101,9 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--max-iter", type=int, default=1)
     args = parser.parse_args(argv)
+    unknown = set(args.catalogues.split(",")) - {"yoochoose", "million"}
+    if unknown:
+        parser.error(f"--catalogues takes yoochoose and million; got {', '.join(sorted(unknown))}")
     torch.set_num_threads(args.threads)
 
     print(describe(), flush=True)

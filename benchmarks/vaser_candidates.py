@@ -38,8 +38,9 @@ plain mean of the weights at the end of each of the last epochs (``SWA_EPOCHS``)
 itself is untouched: the averages are kept beside it and swapped in only to be scored, so its
 "trained weights" rows are those of ``ema_decay=0``.
 
-``repeat-bonus`` fits VASER whose score of an item already in the prefix gets a learned bonus
-(RepeatNet's re-click mode, made additive): the sum over that item's clicks of
+``repeat-bonus`` fits VASER (on batches of prefixes, as when it was measured, unless
+``--set batching=...`` says otherwise) whose score of an item already in the prefix gets a
+learned bonus (RepeatNet's re-click mode, made additive): the sum over that item's clicks of
 ``age_bonus[clicks ago] + gate(d)``, ``d`` the decoder's input, both starting at 0 so the
 network starts as VASER. It trains with a dense softmax in the products' precision (the
 blocked one takes no bonus), so its epochs are slower. ``predict`` ranks without the bonus
@@ -569,7 +570,9 @@ def main():
             seconds = fit_with_averages(model, train, X, y)
             print(f"seed {seed}: fit {seconds:.0f} s with the scoring of the averages")
             continue
-        model = VASERRecommender(random_state=seed, **dict(args.set))
+        # the repeat bonus reads each row's prefix, which batches of sessions do not hold
+        prefixes = {"batching": "prefixes"} if args.candidate == "repeat-bonus" else {}
+        model = VASERRecommender(random_state=seed, **{**prefixes, **dict(args.set)})
         if args.vote:
             model = VotingRecommender(
                 estimators=[("vaser", model), ("sknn", SessionKNNRecommender())],

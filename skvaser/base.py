@@ -188,8 +188,9 @@ class BaseRecommender(BaseEstimator):
         )
 
     # ------------------------------------------------------------------ vocabulary
-    def _prepare_fit(self, X, y):
-        """Validate parameters and data and learn the vocabulary; return encoded (X, y).
+    def _prepare_fit(self, X, y, groups=None):
+        """Validate parameters and data and learn the vocabulary; return encoded ``(X, y)`` and
+        ``groups`` (one session per row of ``X``, or None) for the rows kept.
 
         Rows whose prefix holds no click are dropped with a warning.
         """
@@ -197,6 +198,13 @@ class BaseRecommender(BaseEstimator):
         check_padding_value(self.padding_value)
         X = self._check_X(X, reset=True)
         y = self._check_y(y, len(X))
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.ndim != 1 or len(groups) != len(X):
+                raise ValueError(
+                    f"groups must be 1-D with one session per row of X ({len(X)}); "
+                    f"got shape {groups.shape}."
+                )
         padding = is_padding(X, self.padding_value)
         self._item_kind = self._check_same_kind(X, padding, y)
         empty = padding.all(axis=1)
@@ -208,6 +216,7 @@ class BaseRecommender(BaseEstimator):
                 "they are left out of training."
             )
             X, y, padding = X[~empty], y[~empty], padding[~empty]
+            groups = None if groups is None else groups[~empty]
         clicks = np.concatenate([X[~padding], y])
         self.items_ = np.unique(clicks)
         self.n_items_ = len(self.items_)
@@ -215,21 +224,7 @@ class BaseRecommender(BaseEstimator):
         codes, targets = self._encode(X), self._encode(y)
         next_clicks = np.bincount(targets - 1, minlength=self.n_items_)
         self._popularity_order = np.argsort(-next_clicks, kind="stable")
-        return codes, targets
-
-    def _training_groups(self, X, groups):
-        """``groups`` (one session per row of ``X``) without the rows :meth:`_prepare_fit`
-        drops (all padding), or None; call after ``_prepare_fit``."""
-        if groups is None:
-            return None
-        groups = np.asarray(groups)
-        if groups.ndim != 1 or len(groups) != len(X):
-            raise ValueError(
-                f"groups must be 1-D with one session per row of X ({len(X)}); "
-                f"got shape {groups.shape}."
-            )
-        X = self._check_X(X, reset=False)  # the padding as fit saw it (NaN, pd.NA included)
-        return groups[~is_padding(X, self.padding_value).all(axis=1)]
+        return codes, targets, groups
 
     def _encode(self, ids):
         """Item ids (any shape) -> codes: ``items_[i]`` -> i + 1; padding and unknown -> 0."""

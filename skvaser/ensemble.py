@@ -228,8 +228,7 @@ class VotingRecommender(_BaseComposition, BaseRecommender):
         with unchanged_on_error(self):
             names, recommenders = self._check_members()
             self._member_weights(len(recommenders))
-            codes, targets = self._prepare_fit(X, y)  # warns once about empty rows
-            groups = self._training_groups(X, groups)
+            codes, targets, groups = self._prepare_fit(X, y, groups)  # warns once: empty rows
             # the members see the checked rows (item ids) without the empty ones
             ids = np.empty(self.n_items_ + 1, dtype=self.items_.dtype)
             ids[0], ids[1:] = self.padding_value, self.items_

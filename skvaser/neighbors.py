@@ -641,8 +641,7 @@ def _training_sessions(model, X, y, groups):
     time order. Without ``groups`` the sessions are rebuilt from the rows (see
     :func:`_session_ends`).
     """
-    codes, targets = model._prepare_fit(X, y)
-    groups = model._training_groups(X, groups)
+    codes, targets, groups = model._prepare_fit(X, y, groups)
     clicks = np.hstack([codes, targets[:, None]])
     if groups is None:
         last_row = np.flatnonzero(_session_ends(codes, targets))

@@ -260,7 +260,7 @@ class MostPopular(BaseRecommender):
         self.smoothing = smoothing
 
     def fit(self, X, y):
-        _, targets = self._prepare_fit(X, y)
+        _, targets, _ = self._prepare_fit(X, y)
         self.popularity_ = np.bincount(targets, minlength=self.n_items_ + 1)[1:] + self.smoothing
         return self
 

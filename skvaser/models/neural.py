@@ -175,7 +175,7 @@ class NeuralRecommender(BaseRecommender):
             if warm:
                 X_codes, y_codes = self._prepare_warm_fit(X, y)
             else:
-                X_codes, y_codes = self._prepare_fit(X, y)
+                X_codes, y_codes, _ = self._prepare_fit(X, y)
                 self.device_ = resolve_device(self.device)
                 seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
                 self._seed = int(seed)

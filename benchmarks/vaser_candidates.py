@@ -24,7 +24,8 @@ beside ``predict``'s ``z0 = mu``; it also prints ``||sigma|| / ||mu||`` over the
 ``dropout-samples`` fits the defaults and ranks the prefixes by the mean of the softmax
 probabilities of S passes with the training's dropout on (the click embeddings' and the
 decoder input's; Monte Carlo dropout, Gal & Ghahramani, 2016), ``z0 = mu``, for S = 1, 4, 16,
-beside ``predict``'s deterministic pass; it also ranks by the mean of the S passes' scores.
+to read beside the fit's line (``predict``'s deterministic pass); it also ranks by the mean of
+the S passes' scores.
 
 ``context-posterior`` fits VASER whose attention context has a posterior of its own, as the
 paper's Figure 2 draws it: ``c0 ~ N(m(c_l), s(c_l))`` pushed through ``n_flows`` amortised
@@ -388,11 +389,19 @@ def posterior_samples(model, X, y, seed):
     ratios = ratios.cpu().numpy()
     print(f"||sigma|| / ||mu||: median {np.median(ratios):.3f}, "
           f"90th percentile {np.quantile(ratios, 0.9):.3f}")
-    for S, ranked in top.items():
+    print_rankings(model, y, {
+        f"S = {S}{' (predict: the posterior mean)' if S == 0 else ''}": ranked
+        for S, ranked in top.items()
+    })
+
+
+def print_rankings(model, y, rankings):
+    """Print Recall@20 / MRR@20 (%) of each ranking: label -> item columns (n, 20) on the
+    model's device."""
+    for label, ranked in rankings.items():
         ranked = model.items_[ranked.cpu().numpy()]
-        print(f"S = {S}{' (predict: the posterior mean)' if S == 0 else ''}: "
-              f"{100 * recall_at_k(y, ranked, k=20):.2f} / {100 * mrr_at_k(y, ranked, k=20):.2f}",
-              flush=True)
+        print(f"{label}: {100 * recall_at_k(y, ranked, k=20):.2f} / "
+              f"{100 * mrr_at_k(y, ranked, k=20):.2f}", flush=True)
 
 
 @torch.no_grad()
@@ -419,13 +428,9 @@ def dropout_samples(model, X, y, seed):
             if drawn in SAMPLES:
                 top[drawn, "probabilities"][rows] = probabilities.topk(20, dim=1).indices
                 top[drawn, "scores"][rows] = scores.topk(20, dim=1).indices
-    ranked = model.predict(X)
-    print(f"predict (no dropout): {100 * recall_at_k(y, ranked, k=20):.2f} / "
-          f"{100 * mrr_at_k(y, ranked, k=20):.2f}")
-    for (S, mean), ranked in top.items():
-        ranked = model.items_[ranked.cpu().numpy()]
-        print(f"S = {S}, mean of the {mean}: {100 * recall_at_k(y, ranked, k=20):.2f} / "
-              f"{100 * mrr_at_k(y, ranked, k=20):.2f}", flush=True)
+    print_rankings(model, y, {
+        f"S = {S}, mean of the {mean}": ranked for (S, mean), ranked in top.items()
+    })
 
 
 class WeightAverages:

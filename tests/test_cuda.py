@@ -66,7 +66,8 @@ def _scores(model, X):
     lengths = (x != 0).sum(dim=1)
     out = np.empty((len(X), model.n_items_))
     network = model.network_.eval()
-    with torch.no_grad():
+    # as predict does: without TensorFloat-32, which cuDNN's GRU would otherwise use
+    with torch.no_grad(), neural.float32_on_cuda(model.device_):
         for length in lengths.unique().tolist():  # one length per forward pass, as in ranking
             rows = (lengths == length).nonzero().flatten()
             query = network.query(x[rows, x.shape[1] - length :])

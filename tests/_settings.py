@@ -35,7 +35,8 @@ FAST_PARAMS = {
 # a neural member (with VASER's settings above) and a neighbourhood one
 FAST_PARAMS["VotingRecommender"] = dict(
     estimators=[
-        ("vaser", skvaser.VASERRecommender(**FAST_PARAMS["VASERRecommender"])),
+        ("vaser", skvaser.VASERRecommender(
+            **FAST_PARAMS["VASERRecommender"], device=NEURAL_DEFAULTS["device"])),
         ("sknn", skvaser.SessionKNNRecommender(n_neighbors=20)),
     ],
 )

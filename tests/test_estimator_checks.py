@@ -16,11 +16,11 @@ INIT_PARAMS = {
     SessionKNNRecommender: {"n_neighbors": 20, "sample_size": 100},
     VASERRecommender: dict(
         embedding_dim=8, hidden_size=8, latent_dim=4, n_flows=2, max_iter=2,
-        early_stopping=False, batch_size=32, random_state=0,
+        early_stopping=False, batch_size=32, random_state=0, device="cpu",
     ),
     NARMRecommender: dict(
         embedding_dim=8, hidden_size=8, max_iter=2, early_stopping=False, batch_size=32,
-        random_state=0,
+        random_state=0, device="cpu",
     ),
     VotingRecommender: dict(
         estimators=[

@@ -140,7 +140,8 @@ def test_session_clicks_encode_and_train_as_their_prefixes(attention):
 @pytest.mark.parametrize("estimator", [NARMRecommender, VASERRecommender])
 def test_models_train_on_sessions(estimator):
     X, y, _ = sessions_to_prefixes(*make_sessions(n_sessions=300, random_state=0))
-    params = dict(max_iter=2, batch_size=64, random_state=0, batching="sessions")
+    # on the CPU: CUDA's backward adds in no fixed order, so two fits are not the same there
+    params = dict(max_iter=2, batch_size=64, random_state=0, batching="sessions", device="cpu")
     first = estimator(**params).fit(X, y)
     assert first.loss_curve_[1] < first.loss_curve_[0]
     again = estimator(**params).fit(X, y)

@@ -243,7 +243,8 @@ def test_training_reuses_one_score_buffer(monkeypatch):
 
     monkeypatch.setattr(softmax.ScoreBuffer, "take", spy)
     X, y, _ = sessions_to_prefixes(*make_sessions(60, 15, random_state=0), max_len=8)
-    model = NARMRecommender(max_iter=2, batch_size=16, random_state=0).fit(X, y)
+    # the blocked softmax is the CPU's (CUDA takes F.cross_entropy)
+    model = NARMRecommender(max_iter=2, batch_size=16, random_state=0, device="cpu").fit(X, y)
     assert len(lent) == model._history.steps > 2
     assert all(lent)
     assert model.network_.score_buffer is None

@@ -577,7 +577,7 @@ def test_vaser_learns_the_order_of_clicks_and_beats_item_knn():
     model = VASERRecommender(
         embedding_dim=16, hidden_size=16, latent_dim=8, n_flows=2, embedding_dropout=0.0,
         context_dropout=0.0, learning_rate_init=0.01, max_iter=4, batch_size=32,
-        early_stopping=False, random_state=0,
+        early_stopping=False, random_state=0, device="cpu",  # the thresholds' trajectory
     ).fit(X, y)
     curve = model.loss_curve_
     assert all(later < earlier for earlier, later in zip(curve, curve[1:])), curve

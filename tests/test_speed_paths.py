@@ -164,6 +164,17 @@ def test_loss_stays_finite_when_the_targets_probability_underflows(product_dtype
     torch.testing.assert_close(gradient, torch.autograd.grad(expected, query)[0], **rounding)
 
 
+@pytest.mark.parametrize("bad", [-1, 5])
+def test_blocked_cross_entropy_refuses_targets_out_of_bounds(bad):
+    """As F.cross_entropy does: the blocked softmax would read another row's cell instead."""
+    query, weights = torch.randn(3, 4), torch.randn(5, 4)
+    target = torch.tensor([0, bad, 2])
+    with pytest.raises(IndexError, match=f"Target {bad} is out of bounds for 5 items"):
+        softmax.item_cross_entropy(query, weights, target)
+    with pytest.raises(IndexError):
+        F.cross_entropy(query @ weights.T, target)
+
+
 def test_linear_in_another_precision():
     generator = torch.Generator().manual_seed(4)
     layer = torch.nn.Linear(20, 30)

@@ -87,13 +87,13 @@ max_iter : int, default={max_iter}
     matmul_precision : {{"auto", "float32", "bfloat16"}}, default="auto"
         Precision of the large matrix products of a training step: the scores of the full
         softmax over all items and their two gradient products, and VASER's heads that produce
-        the amortised flows. ``"bfloat16"`` rounds their inputs to bfloat16 and accumulates in
-        float32; the softmax computes in float32 and keeps its probabilities in bfloat16 (the
-        loss is within 0.002 nats); the weights, the optimiser and the predictions stay
-        float32. ``"auto"`` takes bfloat16 on a CPU with bfloat16 dot-product instructions
-        (AVX512-BF16 or AMX), where a training step takes less CPU time at the same accuracy
-        (``benchmarks/README.md``), and float32 elsewhere (CUDA included); the choice is
-        ``matmul_precision_``.
+        the amortised flows. ``"bfloat16"`` rounds their inputs and the scores to bfloat16 and
+        accumulates in float32; the softmax computes in float32 and keeps its probabilities in
+        bfloat16 (gradients within about 1 % of float32's); the weights, the optimiser and the
+        predictions stay float32. ``"auto"`` takes bfloat16 on a CPU with bfloat16 dot-product
+        instructions (AVX512-BF16 or AMX), where a training step takes less CPU time at the
+        same accuracy (``benchmarks/README.md``), and float32 elsewhere (CUDA included); the
+        choice is ``matmul_precision_``.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, dropout, latent noise and batch order through private
         ``torch.Generator`` objects. An int or a RandomState leaves the global RNGs of torch

@@ -10,11 +10,14 @@ the backward pass is then two matrix products.
 
 The three matrix products (logits, and the gradients of ``query`` and of ``weights``) are the
 bulk of the work, and they can run in bfloat16 (``product_dtype``): the inputs are rounded to
-bfloat16, the products accumulate in float32, the softmax computes in float32 and stores its
-probabilities in bfloat16, and the loss and the returned gradients are in the inputs'
-precision. The gradients then differ from the float32 ones by the rounding of bfloat16
-mixed-precision training (about 1 % relative norm), and the loss by at most 0.002 nats. The
-speed of each variant is measured in ``benchmarks/README.md``.
+bfloat16, the products accumulate in float32 and store the logits in bfloat16 (8 significant
+bits), the softmax computes in float32 and stores its probabilities in bfloat16, and the loss
+and the returned gradients are in the inputs' precision. The gradients then differ from the
+float32 ones by the rounding of bfloat16 mixed-precision training: about 1 % relative norm at
+training's scales, more in rows whose target takes nearly all the probability (above
+``1 - 2**-9`` the target's own pull rounds to zero; such rows pull little in float32 either).
+A row's loss differs by the logits' rounding, ``2**-9`` of their size: hundredths of a nat for
+logits of a few units. The speed of each variant is measured in ``benchmarks/README.md``.
 
 The (B, n_items) matrix itself can live in a :class:`ScoreBuffer` that a training loop reuses
 from step to step: on the CPU, glibc maps a block larger than 32 MiB (512 x 17,376 float32
@@ -76,7 +79,7 @@ def item_cross_entropy(query, weights, target, product_dtype=None, buffer=None):
     query : Tensor (B, D)
     weights : Tensor (n_items, D)
     target : LongTensor (B,)
-        Item indices (codes minus one) of the next clicks.
+        Item indices (codes minus one) of the next clicks, in ``[0, n_items)``.
     product_dtype : torch.dtype, optional
         Precision of the three matrix products (default: that of ``query``), e.g.
         ``torch.bfloat16``. The softmax computes in float32 (or ``query``'s precision, if
@@ -91,9 +94,15 @@ def item_cross_entropy(query, weights, target, product_dtype=None, buffer=None):
         In nats, in ``query``'s dtype. Gradients flow to ``query`` and ``weights``.
     """
     product_dtype = product_dtype or query.dtype
-    if query.device.type != "cpu":
+    if query.device.type != "cpu":  # F.cross_entropy checks the targets itself
         logits = query.to(product_dtype) @ weights.to(product_dtype).T
         return F.cross_entropy(logits.to(query.dtype), target)
+    if len(target):
+        low, high = torch.aminmax(target)
+        if low < 0 or high >= len(weights):
+            # the blocked softmax would read and write another row's cell
+            raise IndexError(f"Target {(low if low < 0 else high).item()} is out of bounds "
+                             f"for {len(weights)} items.")
     rows = max(1, CACHE_CELLS // len(weights))
     return _BlockedCrossEntropy.apply(query, weights, target, rows, product_dtype, buffer)
 
@@ -119,7 +128,7 @@ class _BlockedCrossEntropy(torch.autograd.Function):
         flat = residuals.view(-1)
         target_probabilities = flat[cells].to(query.dtype)
         flat[cells] = (target_probabilities - 1.0).to(product_dtype)
-        # bfloat16 probabilities are rounded to 8 bits: the loss is within 0.002 nats
+        # from probabilities rounded to 8 bits: within 0.002 nats of the logits' own loss
         losses = -target_probabilities.log()
         underflow = target_probabilities == 0
         if underflow.any():  # probabilities below the smallest float: from the logits

@@ -11,8 +11,9 @@
     python benchmarks/vaser_candidates.py positions [--seeds 0]
     python benchmarks/vaser_candidates.py weight-decay [--seeds 0] [--weight-decay 0.02]
     python benchmarks/vaser_candidates.py sknn-teacher [--seeds 0] [--teacher-weight 0.2] [--vote]
+    python benchmarks/vaser_candidates.py recent-twice [--seeds 0] [--recent-fraction 0.25]
 
-All eleven fit on the validation split of ``vaser.py --validation`` (the training sessions but the
+All twelve fit on the validation split of ``vaser.py --validation`` (the training sessions but the
 most recent 10 %, scored on every prefix of those 10 %; the test split is never read) and print
 Recall@20 / MRR@20 (%), to read against ``VASERRecommender()``'s figures of the same seed
 (``benchmarks/HISTORY.md``, sections 17 and 20).
@@ -80,6 +81,10 @@ V-SKNN is cross-fitted: the training sessions fall in ``TEACHER_FOLDS`` folds at
 each fold's prefixes are scored by a V-SKNN (defaults) fitted on the other folds, so a prefix's
 own session is never its neighbour. Prefixes are matched to their teacher rows by a hash of
 their codes; a prefix repeated in several sessions takes the first one's.
+
+``recent-twice`` fits the defaults on the training sessions with their most recent
+``--recent-fraction`` (by first click) given twice, as sessions of new ids: the shop's latest
+taste counts twice in every epoch (the epochs are as much longer).
 
 ``--vote`` fits the candidate's VASER as a member of ``VotingRecommender`` beside V-SKNN (both
 with their defaults, as ``benchmarks/voting.py`` fits them) and prints the VASER alone, V-SKNN
@@ -534,6 +539,15 @@ def adam_with_weight_decay(weight_decay):
     return build
 
 
+def with_recent_twice(train, fraction):
+    """``train`` with its most recent ``fraction`` of sessions appended again under new ids."""
+    _, (sessions, items, times) = validation_split(train, fraction)
+    again = (sessions + train[0].max() + 1, items, times)
+    print(f"{len(np.unique(sessions))} of {len(np.unique(train[0]))} training sessions "
+          f"({len(items)} clicks) given twice", flush=True)
+    return tuple(np.concatenate(pair) for pair in zip(train, again))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -541,13 +555,15 @@ def main():
         choices=[
             "posterior-samples", "dropout-samples", "context-posterior", "weight-averages",
             "repeat-bonus", "cosine-scores", "repeats", "item-bias", "positions", "weight-decay",
-            "sknn-teacher",
+            "sknn-teacher", "recent-twice",
         ],
     )
     parser.add_argument("--weight-decay", type=float, default=0.02,
                         help="AdamW's decoupled decay, for the weight-decay candidate")
     parser.add_argument("--teacher-weight", type=float, default=0.2,
                         help="V-SKNN's share of the targets, for the sknn-teacher candidate")
+    parser.add_argument("--recent-fraction", type=float, default=0.25,
+                        help="the share of training sessions given twice, for recent-twice")
     parser.add_argument("--vote", action="store_true",
                         help="fit the VASER in a vote with V-SKNN and score the vote too")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -565,6 +581,8 @@ def main():
     train, _, _ = load_train_test(data_file(args.data))
     train, validation = validation_split(train)
     X, y, _ = sessions_to_prefixes(*validation, max_len=30)
+    if args.candidate == "recent-twice":
+        train = with_recent_twice(train, args.recent_fraction)
     if args.candidate == "sknn-teacher":
         TEACHER.weight = args.teacher_weight
         TEACHER.fit(*sessions_to_prefixes(*train, max_len=MAX_LEN), seed=0)
@@ -585,7 +603,8 @@ def main():
             )
         result = evaluate_recommender(model, train, validation)
         name = args.candidate + {
-            "weight-decay": f" {args.weight_decay}", "sknn-teacher": f" {args.teacher_weight}"
+            "weight-decay": f" {args.weight_decay}", "sknn-teacher": f" {args.teacher_weight}",
+            "recent-twice": f" {args.recent_fraction}",
         }.get(args.candidate, "")
         print(f"seed {seed}, {name}{' voting' * args.vote}: fit {result['fit_seconds']:.0f} s, "
               f"{100 * result['recall']:.2f} / {100 * result['mrr']:.2f}", flush=True)

@@ -50,6 +50,33 @@ def test_item_chunks_merge_into_the_exact_top_k(case):
     np.testing.assert_array_equal(found.numpy(), expected)
 
 
+@settings(max_examples=200, deadline=None)
+@given(queries_and_items(), st.data())
+def test_filtered_item_chunks_rank_as_the_filtered_whole(case, data):
+    """``allowed`` and ``exclude``, applied chunk by chunk, rank as the whole score matrix with
+    the filtered items at -inf would, by definition: by score, ties to the lower column, and
+    -1 where a row has fewer than ``k`` candidates."""
+    query, weights, k, item_chunk = case
+    n_rows, n_items = len(query), len(weights)
+    allowed = data.draw(st.none() | hnp.arrays(np.bool_, n_items))
+    exclude = data.draw(st.none() | hnp.arrays(
+        np.int64, (n_rows, data.draw(st.integers(0, 4))), elements=st.integers(-1, n_items - 1)
+    ))
+    scores = query @ weights.T
+    if allowed is not None:
+        scores[:, ~allowed] = -np.inf
+    for row, excluded in enumerate([] if exclude is None else exclude):
+        scores[row, excluded[excluded >= 0]] = -np.inf
+    order = np.array([np.lexsort((np.arange(n_items), -row))[:k] for row in scores])
+    expected = np.where(np.isfinite(np.take_along_axis(scores, order, axis=1)), order, -1)
+    _, found = ranking.rank_items(
+        torch.as_tensor(query), torch.as_tensor(weights), k, item_chunk=item_chunk,
+        allowed=None if allowed is None else torch.as_tensor(allowed),
+        exclude=None if exclude is None else torch.as_tensor(exclude),
+    )
+    np.testing.assert_array_equal(found.numpy(), expected)
+
+
 def test_chunked_float32_scores_equal_the_unchunked_ones():
     generator = torch.Generator().manual_seed(0)
     query = torch.randn(50, 16, generator=generator)

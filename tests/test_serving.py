@@ -381,17 +381,27 @@ def test_a_model_of_a_missing_gpu_loads_on_the_gpu_there_is(monkeypatch):
     assert moved_to == [torch.device("cuda")] and loaded.device_ == torch.device("cuda")
 
 
-def test_another_version_warns_on_load(monkeypatch, tmp_path):
+@pytest.mark.parametrize("other", ["99.0", "0.1.1"])  # any other release, a patch too
+def test_another_version_warns_on_load(monkeypatch, tmp_path, other):
     model = fitted(skvaser.ItemKNNRecommender())
     buffer = io.BytesIO()
     dump(model, buffer)
     pickled = __import__("pickle").dumps(model)
-    monkeypatch.setattr(skvaser, "__version__", "99.0")
+    monkeypatch.setattr(skvaser, "__version__", other)
     for reload in (lambda: load(buffer.getvalue()), lambda: __import__("pickle").loads(pickled)):
         with pytest.warns(InconsistentVersionWarning, match=r"saved with skvaser 0\.1\.0 under "
-                          r"skvaser 99\.0.*Refit") as caught:
+                          rf"skvaser {other.replace('.', '[.]')}.*Refit") as caught:
             reload()
         assert caught[0].filename == __file__  # at the user's line, not inside skvaser
+
+
+def test_a_model_saved_without_its_version_warns_on_load():
+    """As by a release before versions were recorded."""
+    model = fitted(skvaser.ItemKNNRecommender())
+    state = model.__getstate__()
+    del state["_skvaser_version"]
+    with pytest.warns(InconsistentVersionWarning, match="saved with skvaser unknown under"):
+        type(model).__new__(type(model)).__setstate__(state)
 
 
 def test_a_fresh_process_gives_the_same_items_and_scores(tmp_path):

@@ -26,6 +26,18 @@ def test_a_pause_longer_than_the_gap_starts_a_session():
     )
 
 
+def test_sessions_starting_together_are_numbered_by_their_users_first_appearance():
+    """Many ties among few start times: the numbering is the definition's, whatever sort
+    NumPy would pick for an unstable order."""
+    rng = np.random.default_rng(0)
+    users = rng.permutation(200)  # one click each: input position = first appearance
+    times = rng.integers(0, 3, 200) * 10_000
+    sessions, *_ = sessionize(users, np.arange(200), times)
+    expected = np.empty(200, dtype=np.int64)
+    expected[sorted(range(200), key=lambda click: (times[click], click))] = np.arange(200)
+    np.testing.assert_array_equal(sessions, expected)
+
+
 def test_unsorted_input_keeps_its_order():
     users = ["b", "a", "b", "a"]
     times = [5000, 100, 0, 50]

@@ -134,6 +134,48 @@ def test_a_linear_schedule_moves_every_optimiser_and_stops_at_zero():
     np.testing.assert_allclose(sizes, [[s, s] for s in (0.3, 0.225, 0.15, 0.075, 0.0, 0.0)])
 
 
+# ---------------------------------------------------------------------- early stopping
+def scripted_validation(monkeypatch, scores):
+    """Validation scores from ``scores``; returns the weights seen at each evaluation."""
+    seen = []
+
+    def evaluate(net, validation, k=20):
+        seen.append(state(net))
+        return scores[len(seen) - 1], 0.0
+
+    monkeypatch.setattr(trainer, "evaluate_network", evaluate)
+    return seen
+
+
+def test_validation_keeps_the_best_epochs_weights_without_an_average(monkeypatch):
+    """No moving average (``TRAINER_SETTINGS``: ``ema_decay=0``), as in NARM, STAMP, GRU4Rec
+    and ReLaVaR: the best epoch's own weights are put back, not the last epoch's."""
+    seen = scripted_validation(monkeypatch, [0.2, 0.5, 0.4, 0.45])
+    net = network()
+    history = train(net, batches(*rows()), batches(*rows(seed=1)), max_iter=10,
+                    n_iter_no_change=2)
+    assert len(history.loss) == 4 and history.best_epoch == 2 and history.best_score == 0.5
+    assert_same(state(net), seen[1])
+
+
+@pytest.mark.parametrize(
+    "scores, tol, n_epochs, best",
+    [
+        # patience counts epochs in a row without a gain: never two here
+        ([0.2, 0.1, 0.5, 0.4, 0.6, 0.3], 0.0, 6, 0.6),
+        # a gain of tol or less is none
+        ([0.5, 0.5005, 0.5009, 0.9], 1e-3, 3, 0.5),
+    ],
+)
+def test_patience_counts_consecutive_epochs_without_a_gain_above_tol(
+    monkeypatch, scores, tol, n_epochs, best
+):
+    scripted_validation(monkeypatch, scores)
+    history = train(network(), batches(*rows()), batches(*rows(seed=1)), max_iter=len(scores),
+                    n_iter_no_change=2, tol=tol)
+    assert len(history.loss) == n_epochs and history.best_score == best
+
+
 # ---------------------------------------------------------------------- faults
 def fail_in_epoch(monkeypatch, epoch, error):
     """``error`` at the second batch of ``epoch`` (counted over this test)."""

@@ -774,6 +774,25 @@ def test_a_model_pickled_by_an_older_skvaser_keeps_its_steps(data):
     np.testing.assert_array_equal(restored.fit(X, y).loss_curve_, model.fit(X, y).loss_curve_)
 
 
+def test_a_warm_start_draws_batches_the_first_fit_did_not(data, monkeypatch):
+    """Each warm fit goes on with the random streams (batch order, dropout, latent noise) from
+    the steps already taken instead of replaying the first fit's."""
+    X, y, _ = data
+    orders = []
+    real = SessionBatches.shuffled
+
+    def shuffled(self, generator):
+        batches = list(real(self, generator))
+        orders.append([rows.tolist() for rows, _, _ in batches])
+        return iter(batches)
+
+    monkeypatch.setattr(SessionBatches, "shuffled", shuffled)
+    model = tiny(max_iter=1, warm_start=True)
+    model.fit(X, y)
+    model.fit(X, y)
+    assert len(orders) == 2 and orders[0] != orders[1]
+
+
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
 def test_warm_start_continues_training(cls, data):
     X, y, _ = data

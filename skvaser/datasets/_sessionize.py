@@ -94,7 +94,7 @@ def sessionize(
     -------
     session_ids : ndarray of int64, shape (n_kept,)
         Session of each kept click, numbered ``0..n_sessions-1`` in the order of the sessions'
-        first clicks.
+        first clicks (sessions that start together: in the order their users first appear).
     item_ids, timestamps : ndarray of shape (n_kept,)
         The kept clicks' items and times, as given.
     report : list of PreprocessingStep

@@ -40,7 +40,7 @@ max_iter : int, default={max_iter}
         Hold out the most recent ``validation_fraction`` of the rows (rows of ``X`` are in time
         order), stop when their Recall@20 stops improving and restore the best weights. Off by
         default: the most recent rows are the most telling about the next sessions, and holding
-        them out costs accuracy (measured in ``benchmarks/README.md``).
+        them out costs accuracy (measured in ``benchmarks/HISTORY.md``, section 1).
     validation_fraction : float, default=0.1
         Share of the (most recent) rows held out when ``early_stopping``.
     n_iter_no_change : int, default={n_iter_no_change}

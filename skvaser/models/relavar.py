@@ -62,7 +62,8 @@ class ReLaVaRRecommender(NeuralRecommender):
     See Also
     --------
     GRU4RecRecommender : the same network with deterministic states.
-    VASERRecommender : a session-level latent (``n_flows=0, beta=0.2``: the VRM baseline).
+    VASERRecommender : a session-level latent (``n_flows=0, **PAPER_PARAMS``, from
+        ``skvaser.models.vaser``: the VRM baseline).
 
     Notes
     -----

@@ -82,7 +82,9 @@ class VASERRecommender(NeuralRecommender):
 
     Notes
     -----
-    Choices the paper leaves open, measured on YOOCHOOSE 1/64 (``benchmarks/README.md``):
+    Choices the paper leaves open, measured on YOOCHOOSE 1/64 (``benchmarks/HISTORY.md``,
+    sections 1, 14, 17, 21, 30 and 11; today's figures in
+    ``benchmarks/README.md``):
 
     - The flow term is averaged over the ``latent_dim`` dimensions (nats per dimension), so
       ``beta = 0.2`` weighs it as ``0.002`` would weigh the sum over 100 dimensions. With the

@@ -1,5 +1,6 @@
 """Shared test helpers: hypothesis profiles, the real benchmark data in ``../shared/data``, and
-a fault injected into training (:func:`interrupt_after`).
+a fault injected into training (:func:`interrupt_after`) and scripted validation scores
+(:func:`scripted_validation`).
 
 Hypothesis runs under the ``"ci"`` profile where the ``CI`` environment variable is set (CI
 services set it; ``.ci/run`` does): derandomized (each test's examples follow from the test
@@ -25,6 +26,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+import skvaser.nn.trainer as trainer
 from skvaser.nn.batching import PrefixBatches, SessionBatches
 
 #: Examples per property test that states no ``max_examples`` of its own.
@@ -93,3 +95,17 @@ def interrupt_after(patch, network_cls, epochs, error=KeyboardInterrupt):
     for batches in (PrefixBatches, SessionBatches):
         patch.setattr(batches, "shuffled", counting(batches.shuffled))
     patch.setattr(network_cls, "loss_terms", loss_terms)
+
+
+def scripted_validation(patch, scores):
+    """Make the trainer's validation return ``scores`` in turn (Recall@20; MRR@20 0) through
+    :class:`pytest.MonkeyPatch` ``patch``; returns the list of the network's weights (cloned
+    ``state_dict``) at each evaluation."""
+    snapshots = []
+
+    def evaluate(network, batches, k=20):
+        snapshots.append({n: t.clone() for n, t in network.state_dict().items()})
+        return scores[len(snapshots) - 1], 0.0
+
+    patch.setattr(trainer, "evaluate_network", evaluate)
+    return snapshots

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from _settings import TRAINER_SETTINGS
+from conftest import scripted_validation
 
 import skvaser.nn.trainer as trainer
 from skvaser.nn.batching import PrefixBatches
@@ -135,18 +136,6 @@ def test_a_linear_schedule_moves_every_optimiser_and_stops_at_zero():
 
 
 # ---------------------------------------------------------------------- early stopping
-def scripted_validation(monkeypatch, scores):
-    """Validation scores from ``scores``; returns the weights seen at each evaluation."""
-    seen = []
-
-    def evaluate(net, validation, k=20):
-        seen.append(state(net))
-        return scores[len(seen) - 1], 0.0
-
-    monkeypatch.setattr(trainer, "evaluate_network", evaluate)
-    return seen
-
-
 def test_validation_keeps_the_best_epochs_weights_without_an_average(monkeypatch):
     """No moving average (``TRAINER_SETTINGS``: ``ema_decay=0``), as in NARM, STAMP, GRU4Rec
     and ReLaVaR: the best epoch's own weights are put back, not the last epoch's."""
@@ -246,14 +235,7 @@ def test_an_error_in_a_later_epoch_restores_the_last_epoch_and_propagates(
 
 
 def test_an_error_with_validation_restores_the_best_epoch(monkeypatch):
-    scores = iter([0.5, 0.2])
-    seen = []
-
-    def evaluate(net, validation, k=20):
-        seen.append(state(net))
-        return next(scores), 0.0
-
-    monkeypatch.setattr(trainer, "evaluate_network", evaluate)
+    seen = scripted_validation(monkeypatch, [0.5, 0.2])
     fail_in_epoch(monkeypatch, 3, RuntimeError("boom"))
     net = network()
     kept = r"failed during epoch 3 .* best weights so far \(epoch 1\)"

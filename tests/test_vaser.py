@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 from _settings import SMALL_BATCH, TINY_VASER_NETWORK, make_fast
-from conftest import interrupt_after
+from conftest import interrupt_after, scripted_validation
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
@@ -656,22 +656,10 @@ def test_check_finite_names_the_term_that_diverged_first():
         trainer._check_finite(per_step, epoch=1)
 
 
-def _scripted_validation(monkeypatch, scores):
-    """Validation scores from ``scores``; returns the weights seen at each evaluation."""
-    snapshots = []
-
-    def evaluate(network, batches, k=20):
-        snapshots.append({n: t.clone() for n, t in network.state_dict().items()})
-        return scores[len(snapshots) - 1], 0.0
-
-    monkeypatch.setattr(trainer, "evaluate_network", evaluate)
-    return snapshots
-
-
 def test_keyboard_interrupt_keeps_the_best_weights(data, monkeypatch):
     X, y, _ = data
     interrupt_after(monkeypatch, VASERNetwork, epochs=2)
-    snapshots = _scripted_validation(monkeypatch, [0.3, 0.2, 0.9])
+    snapshots = scripted_validation(monkeypatch, [0.3, 0.2, 0.9])
     model = tiny(max_iter=5, early_stopping=True, n_iter_no_change=5)
     with pytest.warns(UserWarning, match=r"interrupted during epoch 3.*best weights .*epoch 1"):
         model.fit(X, y)
@@ -731,7 +719,7 @@ def test_keyboard_interrupt_before_an_epoch_leaves_the_model_as_it_was(data, mon
 def test_a_warm_start_with_validation_beats_its_own_start(data, monkeypatch, scores, best,
                                                           kept):
     X, y, _ = data
-    snapshots = _scripted_validation(monkeypatch, scores)
+    snapshots = scripted_validation(monkeypatch, scores)
     model = tiny(early_stopping=True, n_iter_no_change=5, warm_start=True).fit(X, y)
     assert model.best_validation_score_ == 0.9
     model.fit(X, y)  # its rows are not those an earlier best was measured on
@@ -869,7 +857,7 @@ def test_validation_holds_out_the_last_rows(data, monkeypatch):
 
 def test_early_stopping_restores_the_best_weights(data, monkeypatch):
     X, y, _ = data
-    snapshots = _scripted_validation(monkeypatch, [0.2, 0.5, 0.4, 0.45, 0.9, 0.9])
+    snapshots = scripted_validation(monkeypatch, [0.2, 0.5, 0.4, 0.45, 0.9, 0.9])
     model = tiny(max_iter=10, early_stopping=True, n_iter_no_change=2).fit(X, y)
     assert model.n_iter_ == 4  # two epochs without improvement after epoch 2
     assert model.validation_scores_ == [0.2, 0.5, 0.4, 0.45]

@@ -3,15 +3,22 @@
 Prints the machine, then for NARM and VASER at the paper's sizes (embedding 50, hidden 100)
 with ``n_negatives=2048``: the training samples per second of each epoch and the peak memory
 of the whole fit (VmHWM: data, item tables, their optimiser state, everything), each model in a
-process of its own. The data: one row per synthetic session of 31 distinct clicks, covering
-every item once (as ``million()`` of ``latency.py``).
+process of its own. The data: synthetic sessions of 31 distinct clicks, covering every item
+once (``million()`` of ``latency.py``), read in two layouts (``--layouts``):
+
+- ``rows``: one sample per session, its last 30 clicks and the next item. Every sample is a
+  window of 30 clicks that shares nothing with the others: the most work a sample can cost.
+- ``prefixes``: every prefix of every session a sample (30 per session, of 1 to 30 clicks), as
+  ``sessions_to_prefixes`` reads a log; the default ``batching="sessions"`` encodes a session's
+  prefixes in one pass, so a sample costs one click of the encoder.
 
 With ``--accuracy``, also VASER with ``n_negatives=2048`` on YOOCHOOSE 1/64 (``--data``):
 Recall@20, MRR@20 and the fit's seconds, to read against the full softmax's figures of the same
 seed (``benchmarks/README.md``).
 
     python benchmarks/sampled_softmax.py [--models narm,vaser] [--epochs 1] [--threads N]
-                                         [--precisions auto float32] [--accuracy] [--data PATH]
+                                         [--precisions auto float32] [--layouts rows prefixes]
+                                         [--accuracy] [--data PATH]
 
 ``--precisions auto float32`` fits each model with both products side by side: ``"float32"``
 is what ``"auto"`` gives on a CPU without bfloat16 instructions.
@@ -30,18 +37,20 @@ import time
 import numpy as np
 from _data import DATA_HELP, data_file
 from _machine import describe, load
+from latency import MAX_LEN, MILLION, million  # benchmarks/ is the script's folder
 
-MILLION = 10**6
-MAX_LEN = 30
 N_NEGATIVES = 2048
 
 
-def million(seed=0):
-    """One row per synthetic session of 31 distinct clicks over 10^6 items (each clicked)."""
-    rng = np.random.default_rng(seed)
-    n_rows = -(-MILLION // (MAX_LEN + 1))
-    clicks = (rng.permutation(n_rows * (MAX_LEN + 1)) % MILLION).reshape(n_rows, MAX_LEN + 1)
-    return clicks[:, :MAX_LEN], clicks[:, MAX_LEN]
+def million_prefixes():
+    """Every prefix of ``latency.million()``'s sessions: ``(X, y)`` of 30 samples a session."""
+    from skvaser import sessions_to_prefixes
+
+    X, y, _ = million()
+    clicks = np.concatenate([X, y[:, None]], axis=1)
+    sessions = np.repeat(np.arange(len(clicks)), clicks.shape[1])
+    X, y, _ = sessions_to_prefixes(sessions, clicks.ravel(), max_len=MAX_LEN)
+    return X, y
 
 
 def peak_gib():
@@ -53,8 +62,8 @@ def peak_gib():
     return float("nan")
 
 
-def one(name, epochs, threads, precision):
-    """Fit ``name`` on the 10^6-item data in this process; print one JSON line."""
+def one(name, epochs, threads, precision, layout):
+    """Fit ``name`` on the 10^6-item data in ``layout`` in this process; print one JSON line."""
     import torch
 
     from skvaser import NARMRecommender, VASERRecommender
@@ -63,7 +72,7 @@ def one(name, epochs, threads, precision):
         torch.set_num_threads(threads)
 
     cls = {"narm": NARMRecommender, "vaser": VASERRecommender}[name]
-    X, y = million()
+    X, y = million()[:2] if layout == "rows" else million_prefixes()
     model = cls(n_negatives=N_NEGATIVES, max_iter=epochs, random_state=0, device="cpu",
                 matmul_precision=precision)
     started = time.perf_counter()
@@ -71,9 +80,10 @@ def one(name, epochs, threads, precision):
     fit_seconds = time.perf_counter() - started
     epoch_seconds = model._history.seconds  # the trainer's per-epoch wall time
     started = time.perf_counter()
-    model.predict(X[:1000])
+    model.predict(million()[0][:1000])  # the same 1,000 windows of 30 clicks in both layouts
     print(json.dumps({
-        "model": name, "rows": len(X), "items": model.n_items_,
+        "model": name, "layout": layout, "batching": model.batching, "rows": len(X),
+        "items": model.n_items_,
         "samples_per_s": [len(X) / s for s in epoch_seconds],
         "fit_s": fit_seconds, "predict_s": (time.perf_counter() - started),
         "precision": model.matmul_precision_, "peak_gib": peak_gib(),
@@ -110,30 +120,36 @@ def main(argv=None):
                         help="torch threads of every fit (default: torch's choice)")
     parser.add_argument("--precisions", nargs="+", default=["auto"],
                         help="matmul_precision values, each model fitted with every one")
+    parser.add_argument("--layouts", nargs="+", choices=["rows", "prefixes"],
+                        default=["rows", "prefixes"],
+                        help="the samples: a row of 30 clicks per session, or every prefix")
     parser.add_argument("--accuracy", action="store_true")
     parser.add_argument("--data", default="yoochoose1_64", help=DATA_HELP)
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
-        return one(args.one, args.epochs, args.threads, args.precisions[0])
+        return one(args.one, args.epochs, args.threads, args.precisions[0], args.layouts[0])
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)  # the accuracy fit's too
     print(describe(), flush=True)
-    print(f"10^6 items, {-(-MILLION // (MAX_LEN + 1)):,} rows of {MAX_LEN} clicks, embedding 50, "
+    n_sessions = -(-MILLION // (MAX_LEN + 1))
+    print(f"10^6 items, {n_sessions:,} sessions of {MAX_LEN + 1} clicks (rows: one sample of "
+          f"{MAX_LEN} clicks each; prefixes: {n_sessions * MAX_LEN:,} samples), embedding 50, "
           f"hidden 100, n_negatives={N_NEGATIVES}, batch 512", flush=True)
     names = filter(None, args.models.split(","))
-    for name, precision in itertools.product(names, args.precisions):
+    for layout, name, precision in itertools.product(args.layouts, names, args.precisions):
         result = subprocess.run(
             [sys.executable, __file__, "--one", name, "--epochs", str(args.epochs),
-             "--threads", str(args.threads), "--precisions", precision],
+             "--threads", str(args.threads), "--precisions", precision, "--layouts", layout],
             check=True, capture_output=True, text=True,
         )
         figures = json.loads(result.stdout.strip().splitlines()[-1])
         rates = ", ".join(f"{rate:,.0f}" for rate in figures["samples_per_s"])
         print(
-            f"{name}: {rates} samples/s per epoch; fit {figures['fit_s']:.1f} s "
+            f"{name}, {layout} (batching={figures['batching']}): {rates} samples/s per epoch; "
+            f"fit {figures['fit_s']:.1f} s "
             f"({figures['precision']}, {figures['threads']} threads); "
             f"peak {figures['peak_gib']:.2f} GiB; "
             f"predict 1000 rows {figures['predict_s']:.2f} s; {load()}",

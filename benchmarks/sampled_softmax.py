@@ -9,8 +9,9 @@ once (``million()`` of ``latency.py``), read in two layouts (``--layouts``):
 - ``rows``: one sample per session, its last 30 clicks and the next item. Every sample is a
   window of 30 clicks that shares nothing with the others: the most work a sample can cost.
 - ``prefixes``: every prefix of every session a sample (30 per session, of 1 to 30 clicks), as
-  ``sessions_to_prefixes`` reads a log; the default ``batching="sessions"`` encodes a session's
-  prefixes in one pass, so a sample costs one click of the encoder.
+  ``sessions_to_prefixes`` reads a log; VASER's default ``batching="sessions"`` encodes a
+  session's prefixes in one pass, so a sample costs one click of the encoder (NARM's default
+  batches of prefixes encode each prefix anew).
 
 With ``--accuracy``, also VASER with ``n_negatives=2048`` on YOOCHOOSE 1/64 (``--data``):
 Recall@20, MRR@20 and the fit's seconds, to read against the full softmax's figures of the same
@@ -35,17 +36,25 @@ import sys
 import time
 
 import numpy as np
+import torch
 from _data import DATA_HELP, data_file
 from _machine import describe, load
 from latency import MAX_LEN, MILLION, million  # benchmarks/ is the script's folder
+
+from skvaser import (
+    NARMRecommender,
+    VASERRecommender,
+    mrr_at_k,
+    recall_at_k,
+    sessions_to_prefixes,
+)
+from skvaser.evaluation import load_train_test
 
 N_NEGATIVES = 2048
 
 
 def million_prefixes():
     """Every prefix of ``latency.million()``'s sessions: ``(X, y)`` of 30 samples a session."""
-    from skvaser import sessions_to_prefixes
-
     X, y, _ = million()
     clicks = np.concatenate([X, y[:, None]], axis=1)
     sessions = np.repeat(np.arange(len(clicks)), clicks.shape[1])
@@ -64,10 +73,6 @@ def peak_gib():
 
 def one(name, epochs, threads, precision, layout):
     """Fit ``name`` on the 10^6-item data in ``layout`` in this process; print one JSON line."""
-    import torch
-
-    from skvaser import NARMRecommender, VASERRecommender
-
     if threads:
         torch.set_num_threads(threads)
 
@@ -92,9 +97,6 @@ def one(name, epochs, threads, precision, layout):
 
 
 def accuracy(path):
-    from skvaser import VASERRecommender, mrr_at_k, recall_at_k, sessions_to_prefixes
-    from skvaser.evaluation import load_train_test
-
     train, test, _ = load_train_test(path)
     X, y, _ = sessions_to_prefixes(*train, max_len=30)
     X_test, y_test, _ = sessions_to_prefixes(*test, max_len=30)
@@ -130,8 +132,6 @@ def main(argv=None):
     if args.one:
         return one(args.one, args.epochs, args.threads, args.precisions[0], args.layouts[0])
     if args.threads:
-        import torch
-
         torch.set_num_threads(args.threads)  # the accuracy fit's too
     print(describe(), flush=True)
     n_sessions = -(-MILLION // (MAX_LEN + 1))

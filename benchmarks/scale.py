@@ -4,6 +4,7 @@
     python benchmarks/scale.py --quick    # 10^3 -> 10^4 items, about a minute
     python benchmarks/scale.py --models itemknn narm
     python benchmarks/scale.py --sweeps paper --models narm vaser --threads 2
+    python benchmarks/scale.py --sweeps paper --models narm vaser --threads 2 --items 10000 100000
 
 Every measurement runs in fresh subprocesses (``fit`` in one, ranking and ``predict`` of the
 saved model in another) on synthetic data (uniformly drawn clicks, every
@@ -314,6 +315,9 @@ def main():
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     parser.add_argument("--sweeps", nargs="+", choices=SWEEPS, default=list(SWEEPS))
     parser.add_argument("--threads", type=int, default=1, help="CPU threads of every process")
+    parser.add_argument("--items", nargs="+", type=int, metavar="N",
+                        help="catalogues of the items and paper sweeps (default 10^4 10^5 10^6; "
+                        "the full softmax at 10^6 items takes a float32-only CPU over an hour)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     THREADS["n"] = args.threads
@@ -328,6 +332,7 @@ def main():
         items, samples, n_predict = [1_000, 10_000], [1_000, 10_000], 1_000
     else:
         items, samples, n_predict = [10_000, 100_000, 1_000_000], [1_000, 10_000, 100_000], 10_000
+    items = args.items or items
     print(describe(), flush=True)
     started = time.perf_counter()
     for sweep, sizes in (("items", items), ("samples", samples), ("paper", items)):

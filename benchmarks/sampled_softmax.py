@@ -53,9 +53,9 @@ from skvaser.evaluation import load_train_test
 N_NEGATIVES = 2048
 
 
-def million_prefixes():
-    """Every prefix of ``latency.million()``'s sessions: ``(X, y)`` of 30 samples a session."""
-    X, y, _ = million()
+def every_prefix(X, y):
+    """Every prefix of the sessions ``X`` followed by ``y`` (rows of ``latency.million()``):
+    ``(X, y)`` of 30 samples a session."""
     clicks = np.concatenate([X, y[:, None]], axis=1)
     sessions = np.repeat(np.arange(len(clicks)), clicks.shape[1])
     X, y, _ = sessions_to_prefixes(sessions, clicks.ravel(), max_len=MAX_LEN)
@@ -77,7 +77,8 @@ def one(name, epochs, threads, precision, layout):
         torch.set_num_threads(threads)
 
     cls = {"narm": NARMRecommender, "vaser": VASERRecommender}[name]
-    X, y = million()[:2] if layout == "rows" else million_prefixes()
+    windows, targets, _ = million()
+    X, y = (windows, targets) if layout == "rows" else every_prefix(windows, targets)
     model = cls(n_negatives=N_NEGATIVES, max_iter=epochs, random_state=0, device="cpu",
                 matmul_precision=precision)
     started = time.perf_counter()
@@ -85,7 +86,7 @@ def one(name, epochs, threads, precision, layout):
     fit_seconds = time.perf_counter() - started
     epoch_seconds = model._history.seconds  # the trainer's per-epoch wall time
     started = time.perf_counter()
-    model.predict(million()[0][:1000])  # the same 1,000 windows of 30 clicks in both layouts
+    model.predict(windows[:1000])  # the same 1,000 windows of 30 clicks in both layouts
     print(json.dumps({
         "model": name, "layout": layout, "batching": model.batching, "rows": len(X),
         "items": model.n_items_,

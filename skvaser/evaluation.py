@@ -105,6 +105,8 @@ def synthetic_train_test(n_sessions=6000, n_items=1000, *, test_fraction=0.2, ra
 def evaluate_recommender(recommender, train, test, *, max_len=30, k=20):
     """Fit a clone of ``recommender`` on ``train`` sessions and score all prefixes of ``test``.
 
+    The prefixes are padded with the recommender's own ``padding_value``.
+
     Parameters
     ----------
     recommender : BaseRecommender
@@ -120,8 +122,9 @@ def evaluate_recommender(recommender, train, test, *, max_len=30, k=20):
         ``recall``, ``mrr`` (fractions), ``fit_seconds``, ``predict_seconds``, ``n_train``,
         ``n_test`` (prefixes) and the fitted ``model``.
     """
-    X_train, y_train, _ = sessions_to_prefixes(*train, max_len=max_len)
-    X_test, y_test, _ = sessions_to_prefixes(*test, max_len=max_len)
+    padding = recommender.padding_value
+    X_train, y_train, _ = sessions_to_prefixes(*train, max_len=max_len, padding_value=padding)
+    X_test, y_test, _ = sessions_to_prefixes(*test, max_len=max_len, padding_value=padding)
     model = clone(recommender).set_params(n_recommendations=k)
     started = time.perf_counter()
     model.fit(X_train, y_train)

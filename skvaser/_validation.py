@@ -13,7 +13,7 @@ from pandas.api.types import infer_dtype
 
 __all__ = [
     "as_id_array", "check_item_ids", "check_padding_value", "check_not_missing", "is_padding",
-    "id_kind", "NO_PADDING",
+    "id_kind", "mixed_types_error", "NO_PADDING",
 ]
 
 #: ``padding_value`` of arrays that hold no padding (``y``, the clicks of a log).
@@ -67,7 +67,8 @@ def id_kind(ids):
     return infer_dtype(ids.ravel(), skipna=False)
 
 
-def _mixed_types_error(name, values, padding_value=NO_PADDING):
+def mixed_types_error(name, values, padding_value=NO_PADDING, what="item ids"):
+    """The TypeError for ``values`` (1-D ``what``) of several types, naming two of them."""
     seen = {}
     for value in values:  # only on the error path: a few values suffice to name the types
         seen.setdefault(type(value).__name__, value)
@@ -83,8 +84,8 @@ def _mixed_types_error(name, values, padding_value=NO_PADDING):
             f"{padding_value!r}, or give the model padding_value={negative[0]!r}."
         )
     return TypeError(
-        f"{name} holds item ids of mixed types, such as {examples}. Item ids must all be of "
-        "one type: convert them, e.g. with .astype(str) on the column they come from."
+        f"{name} holds {what} of mixed types, such as {examples}. {what.capitalize()} must all "
+        "be of one type: convert them, e.g. with .astype(str) on the column they come from."
     )
 
 
@@ -114,13 +115,17 @@ def _check_objects(array, name, padding_value):
         return _check_numbers(array.astype(np.float64), name, padding_value)
     missing = pd.isna(values).astype(bool)  # None, NaN, NaT and pd.NA alike
     if missing.any():
+        fix = "drop the clicks without an item"
+        if padding_value is not NO_PADDING:
+            fix = (f"if they pad the prefixes, give the model padding_value=None (it is "
+                   f"{padding_value!r}); otherwise {fix}")
         raise ValueError(
             f"{name} contains missing values ({values[missing][0]!r}) that are not the "
-            f"padding value; mark padding with padding_value and drop clicks without an item."
+            f"padding value: {fix}."
         )
     if kind == "boolean":
         raise TypeError(f"{name} must hold item ids; got booleans.")
-    raise _mixed_types_error(name, values, padding_value)
+    raise mixed_types_error(name, values, padding_value)
 
 
 def _check_numbers(array, name, padding_value):
@@ -195,12 +200,16 @@ def check_item_ids(values, *, name, padding_value=NO_PADDING, ndim=1):
             f"{name} must hold item ids (integers, strings or bytes); got dtype {array.dtype}."
         )
     if padding_value is not NO_PADDING and not isinstance(padding_value, numbers.Integral):
-        if array.size:
+        # a numeric array holds no such padding: full rows of integer ids, kept as the
+        # objects that integer ids padded with None or "" are (see _check_objects)
+        if array.size and (array < 0).any():
+            negative = array[array < 0].flat[0].item()
             raise TypeError(
-                f"{name} holds integer item ids, but padding_value={padding_value!r} is not an "
-                "integer: use a negative integer (the default -1) to pad integer ids."
+                f"{name} holds {negative!r} among integer item ids, as if padded with it, but "
+                f"padding_value={padding_value!r} is not an integer: pad with "
+                f"{padding_value!r}, or use a negative integer (the default -1) as padding_value."
             )
-        padding_value = NO_PADDING
+        return _check_numbers(array, name, NO_PADDING).astype(object)
     return _check_numbers(array, name, padding_value)
 
 

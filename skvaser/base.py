@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._items import UNKNOWN, ItemIndex
-from ._sklearn import Interval, StrOptions
+from ._sklearn import Interval, StrOptions, validate_parameter_constraints
 from ._validation import as_id_array, check_item_ids, check_padding_value, id_kind, is_padding
 from ._warnings import warn_at_caller
 from .datasets._prefixes import sessions_to_queries
@@ -79,6 +79,8 @@ class BaseRecommender(BaseEstimator):
         "handle_unknown": [StrOptions({"warn", "ignore", "error"})],
         "padding_value": "no_validation",  # checked in fit: check_padding_value
     }
+    #: What a ranking reads: serving changes these with ``set_params`` after ``fit``.
+    _ranking_parameter_names = ("n_recommendations", "exclude_seen", "handle_unknown")
 
     # ------------------------------------------------------------------ validation
     def _check_X(self, X, *, reset):
@@ -87,7 +89,10 @@ class BaseRecommender(BaseEstimator):
         ``fit`` needs at least one row; ``predict`` accepts none (it returns no rows). A 1-D or
         3-D ``X``, or prefixes of another width than in ``fit``, raise a ValueError that says so.
         A fitted model given an array of the fitted width (the serving path) skips
-        scikit-learn's generic checks, which such an array passes, and checks its ids only.
+        scikit-learn's generic checks, which such an array passes, and checks its ids only. A
+        model fitted on a data frame takes such arrays (its own :meth:`make_queries` rows)
+        without the warning about feature names: a prefix's columns are positions, the same
+        in every frame and array; a frame's column names are still checked.
         """
         if isinstance(X, list | tuple):
             try:
@@ -99,7 +104,6 @@ class BaseRecommender(BaseEstimator):
             and isinstance(X, np.ndarray)
             and X.dtype.kind in "iuO"
             and X.shape[1:] == (getattr(self, "n_features_in_", None),)
-            and not hasattr(self, "feature_names_in_")
         ):
             return check_item_ids(X, name="X", padding_value=self.padding_value, ndim=2)
         try:
@@ -258,6 +262,7 @@ class BaseRecommender(BaseEstimator):
         """Checked, encoded prefixes of a fitted model: int64 (n_samples, max_len), 0 for
         padding and unknown items (handled as ``handle_unknown`` says)."""
         check_is_fitted(self, "items_")
+        self._check_ranking_parameters()
         X = self._check_X(X, reset=False)
         padding = is_padding(X, self.padding_value)
         self._check_fitted_kind(X[~padding], "X")
@@ -294,6 +299,17 @@ class BaseRecommender(BaseEstimator):
         indices[: min(k, len(order))] = order[:k]
         scores = np.where(indices >= 0, np.nan, -np.inf)
         return np.tile(indices, (n_rows, 1)), np.tile(scores, (n_rows, 1))
+
+    def _check_ranking_parameters(self):
+        """Raise :class:`~sklearn.utils._param_validation.InvalidParameterError` for a ranking
+        parameter set to an invalid value since ``fit`` (``exclude_seen="False"`` would filter,
+        being truthy)."""
+        names = self._ranking_parameter_names
+        validate_parameter_constraints(
+            {name: self._parameter_constraints[name] for name in names},
+            {name: getattr(self, name) for name in names},
+            caller_name=type(self).__name__,
+        )
 
     def _recommend(self, X, k, allowed_items=None):
         """Item ids (n_samples, k) and scores (n_samples, k) of the ``k`` best items."""

@@ -23,6 +23,7 @@ from _settings import all_recommenders, fast_params, make_fast
 from conftest import interrupt_after
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
 import skvaser
@@ -50,6 +51,12 @@ def _data():
 def _fitted(cls):
     """A model of ``cls`` fitted on ``_data()``; checks copy it before changing it."""
     return make_fast(cls).fit(*_data())
+
+
+@functools.cache
+def _groups():
+    """The session of each row of ``_data()``."""
+    return sessions_to_prefixes(*make_sessions(120, 30, random_state=0), max_len=MAX_LEN)[2]
 
 
 def data():
@@ -329,8 +336,18 @@ def check_string_ids(estimator):
     clashing = np.where(X < 0, target, as_strings(X))
     with pytest.raises(ValueError, match=rf"padding_value='{target}' is also an item id in y"):
         clone(estimator).set_params(padding_value=target).fit(clashing, as_strings(y))
-    with pytest.raises(TypeError, match=r"padding_value=None is not an integer"):
+    with pytest.raises(TypeError, match=r"X holds -1 among integer item ids, as if padded with "
+                       r"it, but padding_value=None is not an integer"):
         clone(estimator).set_params(padding_value=None).fit(X, y)
+    with pytest.raises(ValueError, match=r"X contains missing values \(None\) that are not the "
+                       r"padding value: if they pad the prefixes, give the model "
+                       r"padding_value=None \(it is -1\)"):
+        clone(estimator).fit(np.where(X < 0, None, X.astype(object)), y)
+    # integer ids padded with None: a row of int64 ids holds no padding, and is served
+    model = clone(estimator).set_params(padding_value=None)
+    model.fit(np.where(X < 0, None, X.astype(object)), y)
+    full_row = np.array([model.items_[:MAX_LEN]], dtype=np.int64)
+    np.testing.assert_array_equal(model.predict(full_row), model.predict(full_row.astype(object)))
 
 
 def check_more_recommendations_than_items(estimator):
@@ -363,6 +380,57 @@ def check_predictions(estimator):
     assert model.score(X, y) == pytest.approx(recall_at_k(y, model.predict(X)[:, :20], k=20))
     # list input is accepted like arrays
     np.testing.assert_array_equal(model.predict(X[:5].tolist()), ranked[:5])
+
+
+def check_ranking_parameters_are_checked_at_predict(estimator):
+    """predict, score and encode check the ranking parameters that ``set_params`` may have
+    changed since fit (serving's idiom): an invalid value raises naming it and never ranks
+    (the string "False" would filter, being truthy); valid again, the model ranks as before."""
+    model = fitted(estimator)
+    X, y = data()
+    expected = model.predict(X[:5])
+    methods = [model.predict, functools.partial(model.score, y=y[:5])]
+    if hasattr(model, "encode"):
+        methods.append(model.encode)
+    for name, value in [("exclude_seen", "False"), ("handle_unknown", "eror"),
+                        ("n_recommendations", 0)]:
+        model.set_params(**{name: value})
+        for method in methods:
+            with pytest.raises(InvalidParameterError,
+                               match=rf"'{name}' parameter of {type(model).__name__}"):
+                method(X[:5])
+        model.set_params(**{name: estimator.get_params()[name]})
+    np.testing.assert_array_equal(model.predict(X[:5]), expected)
+
+
+def check_fit_takes_groups(estimator):
+    """Every recommender fits with ``fit(X, y, groups=groups)``. The neural ones find a
+    session's prefixes from the rows: ``groups`` changes nothing, and metadata routing never
+    asks for it (no ``set_fit_request``)."""
+    X, y = data()
+    groups = _groups()
+    assert inspect.signature(type(estimator).fit).parameters["groups"].default is None
+    model = clone(estimator).fit(X, y, groups=groups)
+    if isinstance(estimator, NeuralRecommender):
+        np.testing.assert_array_equal(model.predict(X), fitted(estimator).predict(X))
+        assert not hasattr(estimator, "set_fit_request")
+
+
+def check_data_frame_fit_serves_arrays(estimator):
+    """Fitted on a data frame, a model ranks arrays (its own make_queries rows) as the frame,
+    without scikit-learn's warning about feature names: a prefix's columns are positions. A
+    frame with other column names is still refused."""
+    X, y = data()
+    columns = [f"click_{j}" for j in range(MAX_LEN)]
+    model = clone(estimator).fit(pd.DataFrame(X, columns=columns), y)
+    session = [item for item in X[-1] if item >= 0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ranked = model.predict(X)
+        model.predict(model.make_queries([session]))
+    np.testing.assert_array_equal(ranked, model.predict(pd.DataFrame(X, columns=columns)))
+    with pytest.raises(ValueError, match="feature names should match"):
+        model.predict(pd.DataFrame(X, columns=columns[::-1]))
 
 
 def check_batch_composition(estimator):
@@ -706,6 +774,9 @@ def _yield_recommender_checks(estimator):
     yield check_not_fitted
     yield check_string_ids
     yield check_more_recommendations_than_items
+    yield check_ranking_parameters_are_checked_at_predict
+    yield check_fit_takes_groups
+    yield check_data_frame_fit_serves_arrays
     yield check_batch_composition
     yield check_pickle_and_joblib
     if "random_state" in estimator.get_params():

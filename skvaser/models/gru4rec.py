@@ -152,7 +152,7 @@ class GRU4RecRecommender(NeuralRecommender):
         self.verbose = verbose
         self.warm_start = warm_start
 
-    def fit(self, X, y):
+    def fit(self, X, y, groups=None):
         self._validate_params()
         if self.label_smoothing and self.loss != "cross_entropy":  # before anything changes
             raise ValueError(

@@ -6,7 +6,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, metadata_routing
 
 from .._items import UNKNOWN
 from .._ranking import SCORE_ITEMS
@@ -147,8 +147,11 @@ class NeuralRecommender(BaseRecommender):
         "warm_start": ["boolean"],
     }
 
+    # ``groups`` is accepted by fit and never routed there (no set_fit_request for it)
+    __metadata_request__fit = {"groups": metadata_routing.UNUSED}
+
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y):
+    def fit(self, X, y, groups=None):
         """Train on prefixes ``X`` and their next items ``y``.
 
         Parameters
@@ -158,6 +161,10 @@ class NeuralRecommender(BaseRecommender):
             ``validation_fraction`` of rows are held out for early stopping).
         y : array-like of shape (n_samples,)
             Next item of each prefix.
+        groups : Ignored
+            Not used: a session's prefixes are found from the rows themselves (each extends
+            the one before it). Accepted so that every recommender fits with the same call,
+            ``fit(X, y, groups=groups)``.
 
         Returns
         -------

@@ -276,6 +276,36 @@ def dump(model, file):
         np.savez(stream, **{_HEADER: document}, **writer.arrays)
 
 
+def _read_arrays(file):
+    """The arrays of the ``.npz`` archive ``file``, or a ValueError that says what it is."""
+    if isinstance(file, bytes | bytearray):
+        file = io.BytesIO(file)
+    damaged = "it is truncated, damaged, or not written by skvaser.persistence.dump"
+    try:
+        archive = np.load(file, allow_pickle=False)
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except ValueError as exc:  # NumPy takes what is neither .npz nor .npy for a pickle
+        raise ValueError(
+            "Could not read a skvaser model file: this file is neither an archive written by "
+            "skvaser.persistence.dump nor any NumPy file. If it is a pickle or joblib file "
+            "(pickle.dump, joblib.dump), read it with joblib.load, which runs code from the "
+            "file: only for a file from a source you trust."
+        ) from exc
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise ValueError(f"Could not read a skvaser model file ({exc}); {damaged}.") from exc
+    if isinstance(archive, np.ndarray):
+        raise ValueError(
+            "Could not read a skvaser model file: this file holds one NumPy array (.npy), not "
+            "an archive written by skvaser.persistence.dump."
+        )
+    try:
+        with archive:
+            return {key: archive[key] for key in archive.files}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise ValueError(f"Could not read a skvaser model file ({exc}); {damaged}.") from exc
+
+
 def load(file):
     """Load a recommender saved by :func:`dump`, executing nothing from the file.
 
@@ -295,18 +325,7 @@ def load(file):
         with a warning). Warns with :class:`InconsistentVersionWarning` when another skvaser
         version saved it.
     """
-    if isinstance(file, bytes | bytearray):
-        file = io.BytesIO(file)
-    try:
-        with np.load(file, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except (FileNotFoundError, IsADirectoryError, PermissionError):
-        raise
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise ValueError(
-            f"Could not read a skvaser model file ({exc}); it is truncated, damaged, or not "
-            "written by skvaser.persistence.dump."
-        ) from exc
+    arrays = _read_arrays(file)
     try:
         header = json.loads(arrays.pop(_HEADER).tobytes().decode("utf-8"))
     except (KeyError, UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -330,6 +330,26 @@ def test_load_refuses_tampered_files():
         dump(clone(model), io.BytesIO())
 
 
+def test_load_says_what_a_file_of_another_kind_is(tmp_path):
+    """A pickle or joblib file, or one NumPy array, is named as such, without NumPy's advice to
+    load it with allow_pickle (an argument that load does not have)."""
+    import joblib
+
+    model = fitted(skvaser.ItemKNNRecommender())
+    pickled = tmp_path / "model.pkl"
+    joblib.dump(model, pickled)
+    for file in (pickled, io.BytesIO(b"session_id,item_id\n1,2\n")):
+        with pytest.raises(ValueError, match=r"neither an archive written by skvaser\."
+                           r"persistence\.dump nor any NumPy file\. If it is a pickle or "
+                           r"joblib file") as error:
+            load(file)
+        assert "allow_pickle" not in str(error.value)
+    array = io.BytesIO()
+    np.save(array, np.arange(3))
+    with pytest.raises(ValueError, match=r"holds one NumPy array \(\.npy\)"):
+        load(array.getvalue())
+
+
 def test_load_refuses_weights_that_do_not_fit_the_network():
     """A neural model's archive whose weight array has another shape: a ValueError that says
     the file is damaged, not PyTorch's RuntimeError."""

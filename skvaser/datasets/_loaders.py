@@ -207,22 +207,32 @@ def _row(position):
 #: Integers as ``str(int)`` writes them: text that reads back as itself. Grouped, because
 #: pandas 2.0's ``fullmatch`` on Arrow strings anchors the pattern as ``^`` + it + ``$``.
 _INTEGER_TEXT = r"(?:0|-?[1-9][0-9]*)"
+#: Integral floats as ``str(float)`` writes them below 1e16 (``"42.0"``).
+_INTEGRAL_FLOAT_TEXT = r"(?:0|-?[1-9][0-9]*)\.0"
 
 
 def _ids(column, name, source):
     """Ids as read: int64 when every one is an integer, else an object array (strings...).
 
     Text ids become integers only when every one is an integer written as Python writes it
-    (``"42"``, ``"-3"``): one written otherwise (``"007"``, ``"+7"``) keeps them all text, so
-    that ``"007"`` and ``"7"`` stay two items. ``column`` holds no missing values.
+    (``"42"``, ``"-3"``), or every one as Python writes an integral float (``"42.0"``: what
+    pandas writes for an integer column with a missing value, read from a data frame as the
+    integers it holds): one written otherwise (``"007"``, ``"+7"``, ``"7"`` beside ``"8.0"``)
+    keeps them all text, so that ``"007"`` and ``"7"`` stay two items. ``column`` holds no
+    missing values.
     """
     dtype = column.dtype
     if isinstance(dtype, pd.ArrowDtype) and (
         pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(dtype.pyarrow_dtype)
     ):
+        integers = None
         if column.str.fullmatch(_INTEGER_TEXT).all():
+            integers = column
+        elif column.str.fullmatch(_INTEGRAL_FLOAT_TEXT).all():
+            integers = column.str.slice(stop=-2)  # "42.0" -> "42"
+        if integers is not None:
             try:
-                return column.astype("int64[pyarrow]").to_numpy(np.int64)
+                return integers.astype("int64[pyarrow]").to_numpy(np.int64)
             except (pa.ArrowInvalid, ValueError):  # beyond int64
                 pass
         return column.to_numpy(dtype=object)

@@ -312,6 +312,18 @@ def test_clicks_without_a_session_or_an_item_are_refused(step, missing):
         step([1, 1, 1, 2, 2, 2], items, times)
 
 
+@pytest.mark.parametrize("step", [filter_sessions, temporal_split, preprocess])
+def test_ids_of_mixed_types_are_named(step):
+    """Not NumPy's bare "'<' not supported" from sorting them: both types, and the fix."""
+    times = [0, 1, 2, 3]
+    with pytest.raises(TypeError, match=r"item_ids holds item ids of mixed types, such as 'a' "
+                       r"\(str\) and 7 \(int\).*astype\(str\)"):
+        step([1, 1, 2, 2], np.array(["a", 7, "a", 7], dtype=object), times)
+    with pytest.raises(TypeError, match=r"session_ids holds session ids of mixed types, such "
+                       r"as 1 \(int\) and 'x' \(str\)"):
+        step(np.array([1, 1, "x", "x"], dtype=object), [5, 6, 5, 6], times)
+
+
 def test_string_ids_are_fine():
     sessions = np.array(["a", "a", "b", "b"])
     items = np.array(["x", "y", "x", "y"])

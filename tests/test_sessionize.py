@@ -87,6 +87,12 @@ def test_event_filter():
         [1] * 5, range(5), range(5), event_types=events, keep_events=["view", "addtocart"]
     )
     assert items.tolist() == [0, 1, 2, 4]
+    for kept in ({"view", "addtocart"}, frozenset({"addtocart", "view"})):  # as allowed_items
+        _, items, _, report = sessionize(
+            [1] * 5, range(5), range(5), event_types=events, keep_events=kept
+        )
+        assert items.tolist() == [0, 1, 2, 4]
+        assert report[0].description == "events other than ['addtocart', 'view']"
 
 
 def test_bad_input_is_named():
@@ -104,6 +110,9 @@ def test_bad_input_is_named():
         sessionize([1, 1], [1], [0, 1])
     with pytest.raises(ValueError, match="user_ids are missing on 1 clicks"):
         sessionize(np.array(["a", None], dtype=object), [1, 2], [0, 1])
+    with pytest.raises(ValueError, match=r"item_ids are missing \(None or NaN\) on 1 click "
+                       r"\(first at position 1\); drop the clicks without an item first\."):
+        sessionize([1, 1], np.array(["a", None], dtype=object), [0, 1])
     with pytest.raises(TypeError, match="timestamps must be numbers .* or datetimes"):
         sessionize([1, 1], [1, 2], ["2020-01-01", "2020-01-02"])
     with pytest.raises(InvalidParameterError, match="gap"):

@@ -24,7 +24,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from .._sklearn import Interval, StrOptions, validate_params
-from .._validation import check_not_missing
+from .._validation import check_not_missing, mixed_types_error
 from .._warnings import warn_at_caller
 
 __all__ = [
@@ -154,6 +154,15 @@ class PreprocessingStep:
         )
 
 
+def _unique(ids, name, what, **options):
+    """``np.unique(ids, **options)``, or a TypeError naming two of the types that ``ids``
+    mixes where they cannot be ordered."""
+    try:
+        return np.unique(ids, **options)
+    except TypeError:
+        raise mixed_types_error(name, ids, what=what) from None
+
+
 class _Clicks:
     """Validated click arrays with sessions and items coded ``0..n-1`` for fast counting.
 
@@ -173,10 +182,11 @@ class _Clicks:
         check_not_missing(self.sessions, "session_ids", "drop those clicks or give them a session.")
         check_not_missing(self.items, "item_ids", "drop the clicks without an item.")
         self.order, self.per_second = _time_order(self.times, time_unit)
-        _, self.first_click, self.session_code = np.unique(
-            self.sessions, return_index=True, return_inverse=True
+        _, self.first_click, self.session_code = _unique(
+            self.sessions, "session_ids", "session ids", return_index=True, return_inverse=True
         )
-        self.item_code = np.unique(self.items, return_inverse=True)[1].reshape(-1)
+        item_code = _unique(self.items, "item_ids", "item ids", return_inverse=True)[1]
+        self.item_code = item_code.reshape(-1)
         self.session_code = self.session_code.reshape(-1)
         self.n_sessions = len(self.first_click)
         self.n_items = int(self.item_code.max(initial=-1)) + 1

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .._sklearn import Interval, validate_params
+from .._validation import check_not_missing
 from .._warnings import warn_at_caller
 from ._preprocessing import (
     _TIME_UNIT,
@@ -47,7 +48,7 @@ def _distinct(values):
         "gap": [datetime.timedelta, np.timedelta64, Interval(Real, 0, None, closed="neither")],
         "time_unit": _TIME_UNIT,
         "event_types": ["array-like", None],
-        "keep_events": [str, list, tuple, None],
+        "keep_events": [str, list, tuple, set, frozenset, None],
     },
     prefer_skip_nested_validation=True,
 )
@@ -87,7 +88,7 @@ def sessionize(
         later.
     event_types : array-like of shape (n_clicks,), default=None
         Event type of each click (``"view"``, ``"addtocart"``, ...), for ``keep_events``.
-    keep_events : str or list of str, default=None
+    keep_events : str, or list, tuple or set of str, default=None
         Event types to keep; None keeps every click.
 
     Returns
@@ -151,6 +152,8 @@ def sessionize(
     report = []
     if event_types is not None:
         wanted = [keep_events] if isinstance(keep_events, str) else list(keep_events)
+        if isinstance(keep_events, set | frozenset):
+            wanted.sort(key=str)  # the report names them in one order
         keep = np.isin(arrays[3], np.asarray(wanted, dtype=object))
         if not keep.any():
             present = sorted(map(str, pd.unique(arrays[3])))
@@ -172,6 +175,7 @@ def sessionize(
             f"user_ids are missing on {int((user_code < 0).sum()):,} clicks (first at "
             f"position {int(np.argmax(user_code < 0))}); drop those clicks first."
         )
+    check_not_missing(items, "item_ids", "drop the clicks without an item first.")
     if isinstance(gap, (datetime.timedelta, np.timedelta64)):  # timedelta64 is an Integral
         seconds = pd.Timedelta(gap).total_seconds()
     else:

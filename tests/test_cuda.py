@@ -86,6 +86,16 @@ def test_auto_device_trains_on_cuda(on_cuda, data):
     assert 0.0 <= on_cuda.score(X, y) <= 1.0
 
 
+def test_warm_start_moves_a_cpu_fit_to_cuda(data):
+    """A warm fit with ``device="cuda"`` continues a CPU fit on the GPU."""
+    X, y, _ = data
+    model = _make("NARM", device="cpu", warm_start=True).fit(X, y)
+    model.set_params(device="cuda").fit(X, y)
+    assert model.device_.type == "cuda" and model.n_iter_ == 4
+    assert all(p.device.type == "cuda" for p in model.network_.parameters())
+    assert np.isin(model.predict(X), model.items_).all()
+
+
 def test_pickle_stores_cpu_tensors_and_reloads_on_cuda(on_cuda, data, tmp_path):
     X, _, _ = data
     state = on_cuda.__getstate__()

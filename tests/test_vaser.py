@@ -263,6 +263,27 @@ def test_device_resolution(data):
             resolve_device("cuda")
     with pytest.raises(ValueError, match="device='gpu' is not a device: give 'auto', 'cpu'"):
         tiny(device="gpu").fit(*data[:2])
+    if not torch.accelerator.is_available():  # torch's device types that are not this machine's
+        for device in ("meta", "mps"):
+            with pytest.raises(ValueError, match=rf"device='{device}' is not available here "
+                               r"\(it has none\)"):
+                resolve_device(device)
+    if torch.cuda.is_available():
+        with pytest.raises(ValueError, match=r"CUDA device\(s\), numbered from 0"):
+            resolve_device(f"cuda:{torch.cuda.device_count()}")
+
+
+def test_warm_start_continues_on_the_device_named_now(data):
+    """A warm fit resolves ``device`` again: one that is not available raises and leaves the
+    model as it was (it used to train on where the first fit ran)."""
+    X, y = data[:2]
+    model = tiny(device="cpu", warm_start=True).fit(X, y)
+    before, epochs = model.predict(X, return_scores=True)[1], model.n_iter_
+    for device in ("meta", "nonsense") + (() if torch.cuda.is_available() else ("cuda",)):
+        with pytest.raises(ValueError, match=f"device='{device}'"):
+            model.set_params(device=device).fit(X, y)
+        assert model.device_ == torch.device("cpu") and model.n_iter_ == epochs
+        np.testing.assert_array_equal(model.predict(X, return_scores=True)[1], before)
 
 
 @pytest.fixture

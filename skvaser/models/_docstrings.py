@@ -83,7 +83,9 @@ max_iter : int, default={max_iter}
         trained values.
     device : str or torch.device, default="auto"
         ``"auto"`` trains on CUDA when a GPU is present, else on the CPU; the resolved device is
-        ``device_``.
+        ``device_``. Any other value names the device: the CPU, a CUDA device (``"cuda:1"``) or
+        this machine's own accelerator; one not available here raises a ValueError. A
+        ``warm_start`` fit continues on the device named now.
     matmul_precision : {{"auto", "float32", "bfloat16"}}, default="auto"
         Precision of the large matrix products of a training step: the scores of the full
         softmax over all items and their two gradient products, and VASER's heads that produce

@@ -1,6 +1,7 @@
 """What the neural recommenders share: parameters, device, seeding, training, ranking, pickling."""
 
 import contextlib
+import copy
 import threading
 from numbers import Integral, Real
 
@@ -39,7 +40,8 @@ MAX_AUTO_ANNEALING_STEPS = 2000
 
 
 def resolve_device(device):
-    """``"auto"``: CUDA when available, else the CPU; anything else: ``torch.device(device)``."""
+    """``"auto"``: CUDA when available, else the CPU; anything else: ``torch.device(device)``,
+    which must be the CPU, an available CUDA device or this machine's own accelerator."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -48,8 +50,26 @@ def resolve_device(device):
         raise ValueError(
             f"device={device!r} is not a device: give 'auto', 'cpu', 'cuda' or 'cuda:N'."
         ) from error
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was requested but CUDA is not available here.")
+    if resolved.type == "cpu":
+        return resolved
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} was requested but CUDA is not available here.")
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} was requested but this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s), numbered from 0."
+            )
+        return resolved
+    accelerator = (
+        torch.accelerator.current_accelerator() if torch.accelerator.is_available() else None
+    )
+    if accelerator is None or resolved.type != accelerator.type:
+        here = f"its accelerator is {accelerator.type!r}" if accelerator else "it has none"
+        raise ValueError(
+            f"device={device!r} is not available here ({here}): give 'auto', 'cpu' or an "
+            "available accelerator."
+        )
     return resolved
 
 
@@ -181,6 +201,10 @@ class NeuralRecommender(BaseRecommender):
             warm = self.warm_start and hasattr(self, "network_")
             if warm:
                 X_codes, y_codes = self._prepare_warm_fit(X, y)
+                device = resolve_device(self.device)
+                if device != self.device_:  # a copy: a failed fit leaves the model where it was
+                    self.network_ = copy.deepcopy(self.network_).to(device)
+                    self.device_ = device
             else:
                 X_codes, y_codes, _ = self._prepare_fit(X, y)
                 self.device_ = resolve_device(self.device)

@@ -194,6 +194,13 @@ def test_sampler_draws_the_powered_popularity():
         torch.testing.assert_close(frequencies, expected.float(), atol=0.005, rtol=0)
         if alpha > 0:  # an item that is never a target is never drawn
             assert frequencies[0] == 0 and frequencies[-1] == 0
+    # a large power of large counts (10**6 ** 60 overflows float64): q is still its definition,
+    # softmax(alpha log count), here nearly all on the most popular item
+    large = torch.tensor([10.0**6, 9.0 * 10**5, 1.0, 0.0])
+    sampler = NegativeSampler(large, 10, 60.0, torch.Generator().manual_seed(0))
+    definition = torch.softmax(60.0 * large.double().log(), 0)
+    torch.testing.assert_close(sampler._q, definition.float())
+    assert torch.isfinite(sampler.log_expected_counts(torch.tensor([0, 1, 2]), 4)).all()
     # the log expected counts: B p(i) + S q(i)
     sampler = NegativeSampler(counts, 10, 1.0, torch.Generator().manual_seed(0))
     items = torch.tensor([1, 4])

@@ -98,7 +98,9 @@ class NegativeSampler:
 
     def __init__(self, counts, n_negatives, alpha, generator):
         counts = counts.to(torch.float64)
-        weights = counts.pow(alpha)  # 0 ** 0 = 1: alpha = 0 is uniform over every item
+        # relative to the largest (at least 1: every fit has a target), so that no power
+        # overflows; 0 ** 0 = 1: alpha = 0 is uniform over every item
+        weights = (counts / counts.max()).pow(alpha)
         q = weights / weights.sum()
         self.n_negatives = int(n_negatives)
         self.n_items = len(counts)

@@ -3,6 +3,7 @@
 import numbers
 
 import numpy as np
+import pandas as pd
 from pandas.api.types import infer_dtype
 from sklearn.metrics import make_scorer
 
@@ -48,6 +49,18 @@ def _check_ranking(y_true, y_pred, k):
     for name, array in (("y_true", y_true), ("y_pred", y_pred)):
         if array.dtype.kind == "f" and np.isnan(array).any():
             raise ValueError(f"{name} contains NaN.")
+    # what pads a ranking (the default -1, None) is never a next item: it would match the
+    # padding columns of a ranking shorter than k
+    padding = y_true < 0 if y_true.dtype.kind in "if" else None
+    if y_true.dtype.kind == "O":
+        padding = pd.isna(y_true).astype(bool)
+    if padding is not None and padding.any():
+        value = y_true[padding][0]
+        value = value.item() if isinstance(value, np.generic) else value
+        raise ValueError(
+            f"y_true holds {value!r}, which is no item id (it pads the rankings of "
+            "recommenders): item ids are non-negative integers or strings; drop those samples."
+        )
     top = y_pred[:, :k]
     true_kind, predicted_kind = _id_kind(y_true), _id_kind(top)
     if None not in (true_kind, predicted_kind) and true_kind != predicted_kind:

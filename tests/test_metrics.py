@@ -180,6 +180,11 @@ def test_bad_k_in_scorer_factory(factory):
         ([], np.zeros((0, 3)), 1, "empty"),
         ([1.0, np.nan], [[1, 2], [2, 1]], 1, "y_true contains NaN"),
         ([1, 2], [[1.0, np.nan], [2.0, 1.0]], 1, "y_pred contains NaN"),
+        # what pads a ranking never counts as its hit
+        ([1, -1], [[1, 2], [2, -1]], 2, r"y_true holds -1, which is no item id \(it pads"),
+        ([1.0, -1.0], [[1, 2], [2, -1]], 2, "y_true holds -1.0, which is no item id"),
+        (np.array(["a", None], dtype=object), np.array([["a", None], ["b", None]], dtype=object),
+         2, "y_true holds None, which is no item id"),
     ],
 )
 @pytest.mark.parametrize("metric", [recall_at_k, mrr_at_k])

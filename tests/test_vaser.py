@@ -904,8 +904,11 @@ def test_early_stopping_bookkeeping(data):
 def test_verbose_prints_one_line_per_epoch(data, capsys):
     X, y, _ = data
     model = tiny(max_iter=3, early_stopping=True, n_iter_no_change=5, verbose=1).fit(X, y)
-    lines = capsys.readouterr().out.strip().splitlines()
+    *lines, kept = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == model.n_iter_ == 3
+    best = model.validation_scores_.index(model.best_validation_score_) + 1
+    assert kept == (f"VASERRecommender keeping the weights of epoch {best} (valid R@20 "
+                    f"{model.best_validation_score_:.4f})")
     for epoch, line in enumerate(lines, start=1):
         assert line.startswith(f"VASERRecommender epoch {epoch}/3 | loss ")
         for part in ("reconstruction", "regularization", "beta", "valid R@20", "MRR@20"):
@@ -914,6 +917,18 @@ def test_verbose_prints_one_line_per_epoch(data, capsys):
     assert lines[-1].endswith("left 0.0 s at most")
     tiny(max_iter=1).fit(X, y)
     assert capsys.readouterr().out == ""
+
+
+def test_verbose_says_when_early_stopping_ends_training(data, capsys, monkeypatch):
+    X, y, _ = data
+    scripted_validation(monkeypatch, [0.5, 0.6, 0.55, 0.58, 0.9])
+    model = tiny(max_iter=5, early_stopping=True, n_iter_no_change=2, verbose=1).fit(X, y)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert model.n_iter_ == 4
+    assert lines[-2:] == [
+        "VASERRecommender stopped after epoch 4: valid R@20 gained nothing over 2 epochs",
+        "VASERRecommender keeping the weights of epoch 2 (valid R@20 0.6000)",
+    ]
 
 
 def test_verbose_2_reports_progress_within_epochs_in_plain_lines(data, capsys):

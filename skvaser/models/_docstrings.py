@@ -105,9 +105,10 @@ max_iter : int, default={max_iter}
         the estimator's name and ``epoch i/N``: the mean loss and its terms, the validation
         Recall@20/MRR@20 (with ``early_stopping``), training samples per second, the epoch's
         time, the time elapsed and an estimate of the time left (an upper bound with
-        ``early_stopping``, which may stop sooner). 2 and above: also progress within each
-        epoch, as a progress bar on a terminal and as a plain line at every tenth of the epoch
-        elsewhere (a log file, CI).
+        ``early_stopping``, which may stop sooner); with ``early_stopping``, a line when it
+        stops training and one naming the epoch whose weights are kept. 2 and above: also
+        progress within each epoch, as a progress bar on a terminal and as a plain line at
+        every tenth of the epoch elsewhere (a log file, CI).
     warm_start : bool, default=False
         Continue training the fitted network (same vocabulary) instead of starting anew: each
         fit trains ``max_iter`` more epochs, its schedule starting again from

@@ -242,6 +242,7 @@ def train_network(
             history.seconds.append(time.perf_counter() - started)
             progress.epoch_done(epoch, history, means, weight, scores, trained)
             if validation is not None and stopping.should_stop():
+                progress.stopped_early(epoch, n_iter_no_change)
                 break
     except KeyboardInterrupt:
         history.interrupted = True
@@ -256,6 +257,8 @@ def train_network(
         network.score_buffer = None  # training state only: never pickled or kept
     if validation is not None or history.interrupted or average.active:
         keeper.restore()
+    if validation is not None and not history.interrupted:
+        progress.best_kept(history)
     network.eval()
     return history
 
@@ -504,6 +507,23 @@ class _Progress:
         parts.append(f"elapsed {_duration(elapsed)}")
         parts.append(f"left {_duration(left)}" + (" at most" if scores is not None else ""))
         print(" | ".join(parts), flush=True)
+
+
+    def stopped_early(self, epoch, patience):
+        """Say at ``verbose >= 1`` that early stopping ended training after ``epoch``."""
+        if self.verbose:
+            print(f"{self.prefix}stopped after epoch {epoch}: valid R@20 gained nothing over "
+                  f"{patience} epoch{'s' * (patience > 1)}", flush=True)
+
+    def best_kept(self, history):
+        """Say at ``verbose >= 1`` whose weights a validated fit keeps."""
+        if not self.verbose:
+            return
+        whose = (f"epoch {history.best_epoch}" if history.best_epoch >= self.first_epoch
+                 else "the epoch before this fit" if history.best_epoch > 0
+                 else "the start")
+        print(f"{self.prefix}keeping the weights of {whose} (valid R@20 "
+              f"{history.best_score:.4f})", flush=True)
 
 
 def _duration(seconds):

@@ -193,7 +193,12 @@ class VotingRecommender(_BaseComposition, BaseRecommender):
         ``VotingClassifier`` does, so that new weights need no new fit."""
         if self.weights is None:
             return np.asarray(DEFAULT_WEIGHTS if self.estimators is None else np.ones(n_members))
-        weights = np.asarray(self.weights, dtype=np.float64)
+        try:
+            weights = np.asarray(self.weights, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"weights must be numbers, one per estimator; got {self.weights!r}."
+            ) from None
         if weights.shape != (n_members,):
             raise ValueError(
                 f"weights has shape {weights.shape}, but there are {n_members} estimators: "

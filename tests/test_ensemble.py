@@ -207,6 +207,9 @@ def test_groups_reach_the_members_that_take_them(monkeypatch):
         (dict(weights=[1, 2, 3]), ValueError, "one weight per estimator"),
         (dict(weights=[1, -1]), ValueError, "non-negative"),
         (dict(weights=[0, 0]), ValueError, "at least one positive"),
+        (dict(weights=["a", 1]), ValueError, r"weights must be numbers, one per estimator; "
+         r"got \['a', 1\]"),
+        (dict(weights={"vaser": 1, "sknn": 2}), ValueError, "weights must be numbers"),
     ],
 )
 def test_bad_members_and_weights_are_named(params, error, match):

@@ -141,8 +141,9 @@ class SessionSplitter(GroupsConsumerMixin, BaseCrossValidator):
             changed = [name for name, value in time_only.items() if getattr(self, name) != value]
             if changed:
                 raise ValueError(
-                    f"{', '.join(changed)} only apply to the time-ordered split; leave them at "
-                    "their defaults with shuffle=True."
+                    f"{', '.join(changed)} only appl{'y' if len(changed) > 1 else 'ies'} to "
+                    "the time-ordered split; leave "
+                    f"{'them' if len(changed) > 1 else 'it'} at the default with shuffle=True."
                 )
 
     def get_n_splits(self, X=None, y=None, groups=None):

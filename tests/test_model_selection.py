@@ -181,8 +181,9 @@ def test_shuffled_split_depends_on_the_seed():
         ({"max_train_size": 0}, "max_train_size"),
         ({"shuffle": "yes"}, "shuffle"),
         ({"shuffle": True, "n_splits": 1}, "n_splits >= 2"),
-        ({"shuffle": True, "gap": 1}, "gap"),
-        ({"shuffle": True, "test_size": 2, "max_train_size": 3}, "test_size, max_train_size"),
+        ({"shuffle": True, "gap": 1}, "gap only applies to the time-ordered split; leave it"),
+        ({"shuffle": True, "test_size": 2, "max_train_size": 3},
+         "test_size, max_train_size only apply to the time-ordered split; leave them"),
     ],
 )
 def test_invalid_parameters(params, match):

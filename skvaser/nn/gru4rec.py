@@ -6,9 +6,8 @@ from torch import nn
 
 from .base import SessionNetwork
 from .layers import item_embedding, seeded_dropout
-from .softmax import item_cross_entropy
 
-__all__ = ["GRU4RecNetwork", "ItemOutput", "bpr_max_loss", "ranking_loss"]
+__all__ = ["GRU4RecNetwork", "ItemOutput", "bpr_max_loss"]
 
 
 class ItemOutput(nn.Module):
@@ -42,66 +41,20 @@ class ItemOutput(nn.Module):
         return torch.cat([rows, self.bias[items, None]], dim=1)
 
 
-def ranking_loss(query, weights, target, *, loss, n_negatives, bpr_max_regularization, generator,
-                 product_dtype=None):
-    """Mean loss of the next items ``target`` among all items or sampled negatives.
-
-    Parameters
-    ----------
-    query : Tensor (B, D)
-    weights : Tensor (n_items, D)
-    target : LongTensor (B,)
-        Item indices (codes minus one) of the next clicks.
-    loss : {"cross_entropy", "bpr_max"}
-        Softmax cross-entropy of the target, or BPR-max (Hidasi & Karatzoglou, 2018):
-        ``-log sum_j s_j sigmoid(r_target - r_j) + lambda sum_j s_j r_j^2`` with ``s`` the
-        softmax of the negatives' scores ``r_j``.
-    n_negatives : int or None
-        None: every other item is a negative. An int: the negatives are the other targets of the
-        batch (popularity-distributed, GRU4Rec's mini-batch sampling) plus ``n_negatives`` items
-        drawn uniformly with ``generator``; an item equal to a row's target is never its negative.
-    bpr_max_regularization : float
-        ``lambda``, the weight of BPR-max's score regularisation.
-    generator : torch.Generator or None
-    product_dtype : torch.dtype, optional
-        Precision of the full softmax's matrix products (:func:`item_cross_entropy`).
-
-    Returns
-    -------
-    loss : Tensor ()
-    """
-    rows = torch.arange(len(target), device=target.device)
-    if n_negatives is None:
-        if loss == "cross_entropy":
-            return item_cross_entropy(query, weights, target, product_dtype)
-        scores = query @ weights.T  # (B, n_items)
-        positive = target
-        negative = torch.ones_like(scores, dtype=torch.bool)
-        negative[rows, target] = False
-    else:
-        extra = torch.randint(
-            len(weights), (n_negatives,), generator=generator, device=weights.device
-        )
-        candidates = torch.cat([target, extra])  # (B + n_negatives,)
-        scores = query @ weights[candidates].T
-        positive = rows
-        negative = candidates[None, :] != target[:, None]
-        if loss == "cross_entropy":  # copies of the target are neither positive nor negative
-            keep = negative.clone()
-            keep[rows, positive] = True
-            return F.cross_entropy(scores.masked_fill(~keep, -torch.inf), positive)
-    return bpr_max_loss(scores, positive, negative, bpr_max_regularization)
-
-
 def bpr_max_loss(scores, positive, negative, bpr_max_regularization):
-    """Mean BPR-max loss of rows of ``scores`` (B, C) whose positive is column ``positive`` (B,)
-    and whose negatives are the columns where ``negative`` (B, C) is True."""
+    """Mean BPR-max loss (Hidasi & Karatzoglou, 2018) of rows of ``scores`` (B, C) whose
+    positive is column ``positive`` (B,) and whose negatives are the columns where ``negative``
+    (B, C) is True: ``-log sum_j s_j sigmoid(r_positive - r_j) + lambda sum_j s_j r_j^2`` with
+    ``s`` the softmax of the negatives' scores ``r_j`` and ``lambda`` the
+    ``bpr_max_regularization``. A row without negatives (a one-item catalogue) has nothing to
+    rank against: its loss is 0."""
     target_scores = scores.gather(1, positive[:, None])  # (B, 1)
     lowest = torch.finfo(scores.dtype).min  # not -inf: a row without negatives stays finite
     softmax = torch.softmax(scores.masked_fill(~negative, lowest), dim=1) * negative
     ranked = (softmax * torch.sigmoid(target_scores - scores)).sum(dim=1)
     penalty = (softmax * scores.pow(2)).sum(dim=1)
-    return (-torch.log(ranked + 1e-24) + bpr_max_regularization * penalty).mean()
+    ranking = torch.where(negative.any(dim=1), -torch.log(ranked + 1e-24), 0.0)
+    return (ranking + bpr_max_regularization * penalty).mean()
 
 
 class GRU4RecNetwork(SessionNetwork):
@@ -118,8 +71,9 @@ class GRU4RecNetwork(SessionNetwork):
     embedding_dropout, context_dropout : float
         Dropout on the click embeddings and on ``h_t``.
     loss : {"cross_entropy", "bpr_max"}
-        With a :attr:`sampler`, cross-entropy is the log-Q-corrected sampled softmax
-        (:meth:`reconstruction`) and BPR-max ranks the target against the batch's other
+        The softmax cross-entropy of the target, or BPR-max (:func:`bpr_max_loss`) against
+        every other item. With a :attr:`sampler`, cross-entropy is the log-Q-corrected sampled
+        softmax (:meth:`reconstruction`) and BPR-max ranks the target against the batch's other
         targets and the sampled negatives (uncorrected, as GRU4Rec does).
     bpr_max_regularization : float
     """
@@ -161,15 +115,16 @@ class GRU4RecNetwork(SessionNetwork):
         if self.loss == "cross_entropy":
             return {"reconstruction": self.reconstruction(query, y)}
         target = y - 1
-        if self.sampler is None:
-            loss = ranking_loss(
-                query, self.item_weights(), target, loss="bpr_max", n_negatives=None,
-                bpr_max_regularization=self.bpr_max_regularization, generator=generator,
-            )
-            return {"reconstruction": loss}
-        candidates = self.sampler.candidates(target)
-        scores = query @ self.candidate_weights(candidates).T
-        positive = torch.arange(len(target), device=target.device)
-        negative = candidates[None, :] != target[:, None]
+        rows = torch.arange(len(target), device=target.device)
+        if self.sampler is None:  # every other item is a negative
+            scores = query @ self.item_weights().T
+            positive = target
+            negative = torch.ones_like(scores, dtype=torch.bool)
+            negative[rows, target] = False
+        else:
+            candidates = self.sampler.candidates(target)
+            scores = query @ self.candidate_weights(candidates).T
+            positive = rows
+            negative = candidates[None, :] != target[:, None]
         loss = bpr_max_loss(scores, positive, negative, self.bpr_max_regularization)
         return {"reconstruction": loss}

@@ -749,6 +749,19 @@ def test_a_warm_start_with_validation_beats_its_own_start(data, monkeypatch, sco
     assert_same_weights(weights(model), snapshots[kept])
 
 
+def test_validation_scores_stay_one_per_epoch_across_warm_starts(data, monkeypatch):
+    """An epoch trained without validation is a NaN among the scores, so that they line up
+    with ``loss_curve_``."""
+    X, y, _ = data
+    scripted_validation(monkeypatch, [0.3, 0.4, 0.5, 0.6, 0.7, 0.8])
+    model = tiny(max_iter=1, early_stopping=True, warm_start=True).fit(X, y)
+    model.set_params(early_stopping=False).fit(X, y)
+    assert model.validation_scores_ is None
+    model.set_params(early_stopping=True).fit(X, y)  # scores its start (0.4), then epoch 3
+    np.testing.assert_array_equal(model.validation_scores_, [0.3, np.nan, 0.5])
+    assert len(model.validation_scores_) == len(model.loss_curve_) == model.n_iter_ == 3
+
+
 def test_no_annealing_weighs_the_regulariser_from_the_first_step(data, monkeypatch):
     X, y, _ = data
     weights_seen = []

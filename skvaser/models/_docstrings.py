@@ -135,7 +135,8 @@ items_ : ndarray of shape (n_items,)
         Mean of each loss term per epoch (``reconstruction``, and ``regularization`` for
         variational models).
     validation_scores_ : list of float or None
-        Validation Recall@20 per epoch (None without early stopping).
+        Validation Recall@20 per epoch (None without early stopping), aligned with
+        ``loss_curve_``: NaN for the epochs of an earlier ``warm_start`` fit without it.
     best_validation_score_ : float or None
         Best validation Recall@20; its weights are the ones kept. A ``warm_start`` fit counts
         the weights it starts with among its candidates, scored on its own validation rows."""

@@ -237,6 +237,8 @@ def train_network(
             history.steps = step
             with average.swapped_in():
                 scores = None if validation is None else evaluate_network(network, validation)
+                if scores is None:  # one entry per epoch, also across warm starts
+                    history.validation_scores.append(float("nan"))
                 if scores is None or stopping.update(scores[0], epoch):
                     keeper.keep()  # the last epoch without validation, else the best
             history.seconds.append(time.perf_counter() - started)

@@ -637,6 +637,12 @@ def check_warm_start_continues(estimator):
     model = clone(estimator).set_params(warm_start=True)
     max_iter = model.max_iter
     model.fit(X, y)
+    # a warm fit seeds from random_state as it is then: one seed twice continues alike, another
+    # draws other batches and noise
+    twins = [copy.deepcopy(model).set_params(random_state=seed) for seed in (1, 1, 2)]
+    scores = [twin.fit(X, y).predict(X[:20], return_scores=True)[1] for twin in twins]
+    np.testing.assert_array_equal(scores[0], scores[1])
+    assert not np.array_equal(scores[0], scores[2])
     curve, items = list(model.loss_curve_), model.items_.copy()
     before = {n: t.clone() for n, t in model.network_.state_dict().items()}
     model.fit(X, y)

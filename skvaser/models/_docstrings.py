@@ -99,7 +99,8 @@ max_iter : int, default={max_iter}
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, dropout, latent noise and batch order through private
         ``torch.Generator`` objects. An int or a RandomState leaves the global RNGs of torch
-        and NumPy untouched; None draws the seed from NumPy's, as scikit-learn does.
+        and NumPy untouched; None draws the seed from NumPy's, as scikit-learn does. A
+        ``warm_start`` fit seeds from ``random_state`` as it is then.
     verbose : int, default=0
         Progress of ``fit`` on standard output. 0: silent. 1: one line per epoch, starting with
         the estimator's name and ``epoch i/N``: the mean loss and its terms, the validation

@@ -205,11 +205,11 @@ class NeuralRecommender(BaseRecommender):
                 if device != self.device_:  # a copy: a failed fit leaves the model where it was
                     self.network_ = copy.deepcopy(self.network_).to(device)
                     self.device_ = device
+                self._seed = self._draw_seed()  # random_state as it is now
             else:
                 X_codes, y_codes, _ = self._prepare_fit(X, y)
                 self.device_ = resolve_device(self.device)
-                seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-                self._seed = int(seed)
+                self._seed = self._draw_seed()
                 self._built_with = self._network_arguments()
                 with torch.random.fork_rng(devices=[]):  # initialise without touching global RNGs
                     torch.default_generator.manual_seed(self._seed)  # not CUDA's, as manual_seed
@@ -257,6 +257,10 @@ class NeuralRecommender(BaseRecommender):
             if self._history.interrupted and self.n_iter_ == finished_before:
                 raise KeyboardInterrupt  # nothing trained: give the recommender back as it was
         return self
+
+    def _draw_seed(self):
+        """The fit's seed, from ``random_state``: every generator of the fit derives from it."""
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
     def _record(self, history, validated):
         """The fitted attributes of the epochs in ``history``."""

@@ -51,10 +51,13 @@ def _check_ranking(y_true, y_pred, k):
             raise ValueError(f"{name} contains NaN.")
     # what pads a ranking (the default -1, None) is never a next item: it would match the
     # padding columns of a ranking shorter than k
-    padding = y_true < 0 if y_true.dtype.kind in "if" else None
-    if y_true.dtype.kind == "O":
+    if y_true.dtype.kind in "if":
+        padding = y_true < 0
+    elif y_true.dtype.kind == "O":
         padding = pd.isna(y_true).astype(bool)
-    if padding is not None and padding.any():
+    else:
+        padding = np.zeros(len(y_true), dtype=bool)
+    if padding.any():
         value = y_true[padding][0]
         value = value.item() if isinstance(value, np.generic) else value
         raise ValueError(

@@ -510,7 +510,6 @@ class _Progress:
         parts.append(f"left {_duration(left)}" + (" at most" if scores is not None else ""))
         print(" | ".join(parts), flush=True)
 
-
     def stopped_early(self, epoch, patience):
         """Say at ``verbose >= 1`` that early stopping ended training after ``epoch``."""
         if self.verbose:
@@ -519,13 +518,9 @@ class _Progress:
 
     def best_kept(self, history):
         """Say at ``verbose >= 1`` whose weights a validated fit keeps."""
-        if not self.verbose:
-            return
-        whose = (f"epoch {history.best_epoch}" if history.best_epoch >= self.first_epoch
-                 else "the epoch before this fit" if history.best_epoch > 0
-                 else "the start")
-        print(f"{self.prefix}keeping the weights of {whose} (valid R@20 "
-              f"{history.best_score:.4f})", flush=True)
+        if self.verbose:  # epochs counted across warm starts, as in the epochs' lines
+            print(f"{self.prefix}keeping the weights of epoch {history.best_epoch} (valid R@20 "
+                  f"{history.best_score:.4f})", flush=True)
 
 
 def _duration(seconds):

@@ -30,6 +30,7 @@ from .datasets import (
 )
 from .datasets._loaders import _file_columns
 from .evaluation import evaluate_recommender, synthetic_train_test
+from .models.neural import resolve_device
 
 PROG = "python -m skvaser"
 
@@ -128,7 +129,10 @@ def _positive(kind):
 
 
 def _separator(text):
-    return {"\\t": "\t", "tab": "\t"}.get(text, text)
+    sep = {"\\t": "\t", "tab": "\t"}.get(text, text)
+    if len(sep) != 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not one character (\\t for a tab)")
+    return sep
 
 
 def _fraction(text):
@@ -196,6 +200,17 @@ def _parse(argv):
         help="unit of numeric times (default: s); dates are read as dates",
     )
     data.add_argument(
+        "--time-format",
+        metavar="FORMAT",
+        help="format of dates that are not ISO 8601, such as %%d/%%m/%%Y %%H:%%M",
+    )
+    data.add_argument(
+        "--missing-time",
+        choices=["error", "file_order"],
+        help="clicks without a time: refused, or ordered by their row (default: refused, "
+        "unless the file has a published split)",
+    )
+    data.add_argument(
         "--split-col",
         default="split",
         metavar="NAME",
@@ -239,7 +254,9 @@ def _parse(argv):
     models.add_argument("--max-len", type=_positive(int), default=30, help="prefix window (clicks)")
     models.add_argument("--max-iter", type=_positive(int), help="epochs of neural models")
     models.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
-    models.add_argument("--random-state", type=int, default=0)
+    models.add_argument(
+        "--random-state", type=int, default=0, help="seed of the models and the synthetic data"
+    )
     models.add_argument(
         "--n-sessions",
         type=_positive(int),
@@ -298,10 +315,14 @@ def _load(args, say):
             f"{flag} {name}" for flag, name in needed.items() if name and name not in present
         ]
         if missing:
+            separator = (
+                " (one column only: if the file has more, give their separator with --sep)"
+                if len(present) == 1 else ""
+            )
             raise UserError(
                 f"{args.data} has no column for {', '.join(missing)}; its columns are "
-                f"{', '.join(present)}. Name yours with --session-col (or --user-col), "
-                "--item-col, --time-col."
+                f"{', '.join(present)}{separator}. Name yours with --session-col (or "
+                "--user-col), --item-col, --time-col."
             )
         log = load_click_log(
             args.data,
@@ -313,11 +334,14 @@ def _load(args, say):
             split_col=args.split_col if published else None,
             sep=args.sep,
             time_unit=args.time_unit,
-            missing_time="file_order" if published else "error",
+            time_format=args.time_format,
+            missing_time=args.missing_time or ("file_order" if published else "error"),
         )
         test_days = 1 if args.test_days is None else args.test_days
     say(f"read {len(log.item_ids):,} clicks from {args.data}")
     if args.user_col:
+        if args.keep_events and not args.event_col:
+            raise UserError("--keep-events keeps clicks by their event type: give --event-col too")
         keep = None if args.keep_events is None else args.keep_events.split(",")
         sessions, items, times, report = sessionize(
             log.user_ids,
@@ -387,13 +411,88 @@ def _warm_up(model, train, max_len):
         clone(model).set_params(**small).fit(X[rows], y[rows]).predict(X[rows])
 
 
-def _run(args):
-    models = available_models() if args.models == "all" else args.models.split(",")
-    unknown = [name for name in models if name not in available_models()]
-    if unknown:
+#: Options that read a click log (``--data``), those that name a log's columns (not the raw
+#: formats'), and those of the synthetic data (without ``--data``).
+_DATA_OPTIONS = ("format", "test_days", "fraction")
+_LOG_OPTIONS = ("sep", "session_col", "user_col", "item_col", "time_col", "time_unit",
+                "time_format", "missing_time", "split_col", "event_col", "keep_events", "gap")
+_SYNTHETIC_OPTIONS = ("n_sessions", "n_items")
+
+
+def _check_options_apply(args):
+    """Raise for an option set where it has no effect (rather than ignore it)."""
+    defaults = vars(_parse([]))
+    changed = [name for name in vars(args) if getattr(args, name) != defaults[name]]
+
+    def flags(names):
+        return ", ".join("--" + name.replace("_", "-") for name in changed if name in names)
+
+    if not args.data and flags(_DATA_OPTIONS + _LOG_OPTIONS):
         raise UserError(
-            f"unknown model(s) {', '.join(unknown)}; available: {', '.join(available_models())}"
+            f"{flags(_DATA_OPTIONS + _LOG_OPTIONS)}: options of a click log; give it with --data "
+            "(without it the sessions are synthetic)"
         )
+    if args.data and flags(_SYNTHETIC_OPTIONS):
+        raise UserError(f"{flags(_SYNTHETIC_OPTIONS)}: options of the synthetic sessions, which "
+                        "--data replaces; leave them out")
+    if args.data and _format(args) in RAW_TEST_DAYS and flags(_LOG_OPTIONS):
+        raise UserError(
+            f"{flags(_LOG_OPTIONS)}: options of a log's columns (--format log); the raw "
+            f"{_format(args)} file has columns of its own: leave them out"
+        )
+
+
+def _chosen_models(text):
+    """The ``--models`` names, checked."""
+    models = available_models() if text == "all" else [n.strip() for n in text.split(",")]
+    models = [name for name in models if name]
+    unknown = [name for name in models if name not in available_models()]
+    if unknown or not models:
+        raise UserError(
+            f"unknown model(s) {', '.join(map(repr, unknown)) or 'none given'}; available: "
+            f"{', '.join(available_models())}"
+        )
+    return models
+
+
+def _check_outputs(args, models):
+    """Raise now, not after training, for output folders that do not exist and a device that
+    is not here."""
+    for flag, path in (("--csv", args.csv), ("--markdown", args.markdown)):
+        if path and not Path(path).resolve().parent.is_dir():
+            raise UserError(f"{flag} {path}: its folder does not exist")
+    if any("device" in getattr(skvaser, MODELS[name])().get_params() for name in models):
+        try:
+            resolve_device(args.device)
+        except ValueError as exc:
+            raise UserError(f"--device: {exc}") from None
+
+
+#: The library's parameter names in its messages -> what sets them on the command line.
+_SHELL_WORDS = [
+    (r"time_unit='(\w+)'", r"--time-unit \1"),
+    (r"\btest_days=", "--test-days "),
+    (r"\btest_days\b", "--test-days"),
+    (r"\btime_format=", "--time-format "),
+    (r"missing_time='file_order'", "--missing-time file_order"),
+    (r"\bsep=", "--sep "),
+    (r"\b(session|item|time)_col=", r"--\1-col"),
+    (r", header=False if the file has no header", ""),
+    (r" Set handle_unknown='ignore' to skip them silently\.", ""),
+]
+
+
+def _for_the_shell(message):
+    """``message`` with the library's parameter names said as this command's options."""
+    for pattern, words in _SHELL_WORDS:
+        message = re.sub(pattern, words, message)
+    return message
+
+
+def _run(args):
+    _check_options_apply(args)
+    models = _chosen_models(args.models)
+    _check_outputs(args, models)
 
     def say(line):
         if args.verbose:
@@ -410,9 +509,7 @@ def _run(args):
             )
             source = f"synthetic ({args.n_sessions} sessions, {args.n_items} items)"
     for warning in caught:
-        message = re.sub(r"time_unit='(\w+)'", r"--time-unit \1", str(warning.message))
-        message = message.replace("test_days=", "--test-days ").replace("test_days", "--test-days")
-        print(f"warning: {message}", file=sys.stderr, flush=True)
+        print(f"warning: {_for_the_shell(str(warning.message))}", file=sys.stderr, flush=True)
     n_train, n_test = (len(np.unique(part[0])) for part in (train, test))
     print(
         f"data: {source}: {len(train[0])} training clicks ({_count(n_train, 'session')}), "
@@ -448,10 +545,10 @@ def _run(args):
         rows.append(row)
         print(f"{row[0]:<10}{row[1]:>10}{row[2]:>10}{row[3]:>10}{row[4]:>11}", flush=True)
         for warning in caught:
-            message = f"{warning.category.__name__}: {warning.message}"
+            message = f"{warning.category.__name__}: {_for_the_shell(str(warning.message))}"
             if message not in noted:
                 noted.add(message)
-                print(f"  ({name}) {message}", flush=True)
+                print(f"  ({name}, and any model after it) {message}", flush=True)
 
     if args.csv:
         with open(args.csv, "w", newline="") as file:
@@ -478,7 +575,7 @@ def main(argv=None):
     except (UserError, OSError, ValueError, TypeError) as exc:
         if verbose >= 2:
             raise
-        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"{PROG}: error: {_for_the_shell(_one_line(exc))}", file=sys.stderr)
         sys.exit(2)
 
 

@@ -62,7 +62,8 @@ def test_a_warning_every_model_meets_is_said_once(capsys):
     main(["--models", "itemknn,sknn", *SMALL])
     out = capsys.readouterr().out
     assert out.count("contain items not seen in fit") == 1
-    assert "(itemknn) UserWarning: " in out
+    assert "(itemknn, and any model after it) UserWarning: " in out
+    assert "handle_unknown" not in out  # a parameter this command does not set
 
 
 def test_an_unsplit_log_with_its_own_columns_gets_the_last_day_as_test(tmp_path, capsys):
@@ -163,7 +164,7 @@ def test_user_errors_are_one_line(tmp_path, capsys):
     assert "no-such.csv: No such file" in _error(capsys, ["--data", str(tmp_path / "no-such.csv")])
     err = _error(capsys, ["--data", str(path), "--item-col", "sku"])
     assert "no column for --item-col sku; its columns are session_id, item_id, timestamp" in err
-    assert "unknown model(s) nope" in _error(capsys, ["--models", "itemknn,nope"])
+    assert "unknown model(s) 'nope'" in _error(capsys, ["--models", "itemknn,nope"])
     assert "argument --fraction: '2' is not in (0, 1]" in _error(capsys, ["--fraction", "2"])
     assert "--max-len: '0' is not positive" in _error(capsys, ["--max-len", "0"])
     assert "--keep-events filters" in _error(capsys, ["--data", str(path), "--keep-events", "v"])
@@ -171,6 +172,60 @@ def test_user_errors_are_one_line(tmp_path, capsys):
     assert "the training set is empty after preprocessing (--test-days 30)" in err
     (tmp_path / "empty.csv").write_text("")
     assert "empty.csv: the file is empty" in _error(capsys, ["--data", str(tmp_path / "empty.csv")])
+
+
+def test_options_that_would_do_nothing_are_refused(tmp_path, capsys, shared_data):
+    path = str(_log(tmp_path / "c.csv"))
+    err = _error(capsys, ["--test-days", "3", "--sep", ";"])
+    assert "--sep, --test-days: options of a click log; give it with --data" in err
+    err = _error(capsys, ["--data", path, "--n-items", "50"])
+    assert "--n-items: options of the synthetic sessions, which --data replaces" in err
+    raw = str(shared_data / "raw" / "train-item-views-sample.csv")
+    err = _error(capsys, ["--data", raw, "--user-col", "user_id", "--models", "itemknn"])
+    assert "--user-col: options of a log's columns (--format log); the raw diginetica" in err
+
+
+def test_bad_options_are_found_before_any_training(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "evaluate_recommender", None)  # any training would fail otherwise
+    assert "--csv " in _error(capsys, ["--csv", str(tmp_path / "no" / "t.csv")])
+    assert "its folder does not exist" in _error(capsys, ["--markdown", str(tmp_path / "a/b.md")])
+    if not cli.resolve_device("auto").type == "cuda":
+        err = _error(capsys, ["--device", "cuda", "--models", "itemknn,narm"])
+        assert "--device: device='cuda' was requested but CUDA is not available" in err
+    err = _error(capsys, ["--models", ","])
+    assert "unknown model(s) none given" in err
+    assert "unknown model(s) 'nope'" in _error(capsys, ["--models", "itemknn, nope"])
+    assert "argument --sep: '||' is not one character" in _error(capsys, ["--sep", "||"])
+
+
+def test_models_are_read_with_spaces_and_a_trailing_comma(capsys):
+    main(["--models", " itemknn, sknn,", *SMALL])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines if not line.startswith((" ", "data", "model"))] == [
+        "itemknn", "sknn"]
+
+
+def test_messages_say_the_options_of_this_command(tmp_path, capsys):
+    """The library's parameter names, said as options: a log whose dates are not ISO 8601 is
+    read with --time-format; an empty time names --missing-time; a log read with the wrong
+    separator names --sep."""
+    frame = pd.read_csv(_log(tmp_path / "c.csv"))
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], unit="s").dt.strftime("%d/%m/%Y %H:%M")
+    frame.to_csv(tmp_path / "dates.csv", index=False)
+    dates = ["--data", str(tmp_path / "dates.csv"), "--models", "itemknn"]
+    assert "pass --time-format ..." in _error(capsys, dates)
+    main([*dates, "--time-format", "%d/%m/%Y %H:%M"])
+    assert "itemknn " in capsys.readouterr().out
+    frame.loc[3, "timestamp"] = None
+    frame.to_csv(tmp_path / "gaps.csv", index=False)
+    gaps = ["--data", str(tmp_path / "gaps.csv"), "--time-format", "%d/%m/%Y %H:%M"]
+    assert "pass --missing-time file_order to order" in _error(capsys, gaps)
+    err = _error(capsys, ["--data", str(tmp_path / "c.csv"), "--sep", ";"])
+    assert "(one column only: if the file has more, give their separator with --sep)" in err
+    views = lambda sessions, seconds: ["view"] * len(sessions)  # noqa: E731
+    path = str(_log(tmp_path / "events.csv", event=views))
+    err = _error(capsys, ["--data", path, "--user-col", "session_id", "--keep-events", "view"])
+    assert "--keep-events keeps clicks by their event type: give --event-col too" in err
 
 
 def test_verbosity_counts_and_shows_tracebacks(tmp_path, capsys):

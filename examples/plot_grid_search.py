@@ -30,7 +30,7 @@ print(X.shape)
 # %%
 # The search
 # ----------
-# ``n_flows=0`` is the plain Gaussian posterior (the paper's VRM baseline), so the grid also
+# ``n_flows=0`` is the plain Gaussian posterior (as in the paper's VRM baseline), so the grid also
 # measures what the flows add. Each fit trains for a few epochs only: enough to compare the
 # settings on this small problem, not to reach the model's best accuracy. ``n_jobs`` would
 # run fits in parallel processes (mind the cores: each fit also uses torch's threads).

@@ -5,7 +5,8 @@ The effect of the number of flows K (the paper's Figure 5)
 VASER's posterior is a Gaussian ``q(z0 | s)`` pushed through ``K`` planar flows,
 ``f(z) = z + û tanh(wᵀz + b)``. Each flow bends the density once along one direction, so more
 flows can fit a more complex posterior, at the cost of ``K`` more ``(u, w, b)`` heads. With
-``K = 0`` VASER is the session-level Gaussian VAE (the paper's VRM baseline).
+``K = 0`` the posterior is a plain Gaussian: a session-level Gaussian VAE like the paper's VRM
+baseline (VRM itself is ``n_flows=0`` with the paper's other settings, ``PAPER_PARAMS``).
 
 Here VASER is trained once per ``K`` (``n_flows``) on the same time-ordered split of
 synthetic sessions, with β = 0.2, the paper's default.

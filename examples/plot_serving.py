@@ -91,13 +91,15 @@ for t in range(len(session) + 1):
 # A session with no click yet (or only unknown items) gets the most clicked items, with NaN
 # scores. ``exclude_seen`` keeps a session's own items out; ``allowed_items`` restricts one
 # call to the items in stock. Both filter inside the ranking, so five items still come back.
-new_visitor = service.predict(service.make_queries([[], ["SKU-NEW"]]), return_scores=True)
-print("new visitors:", new_visitor[0][0], new_visitor[1][0])
+new_visitors = service.predict(service.make_queries([[], ["SKU-NEW"]]), return_scores=True)
+for who, items, scores in zip(["no click yet:", "unknown item:"], *new_visitors):
+    print(who, items, scores)
 
 print("repeats allowed: ", service.predict(service.make_queries([session]))[0])
 service.set_params(exclude_seen=True)
 print("own items out:   ", service.predict(service.make_queries([session]))[0])
 in_stock = service.items_[::4]
+service.set_params(exclude_seen=False)
 print("in stock only:   ", service.predict(service.make_queries([session]),
                                            allowed_items=in_stock)[0])
 

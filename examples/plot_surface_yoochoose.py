@@ -24,7 +24,10 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path("benchmarks", "results", "surface_yoochoose1_64.jsonl")
-folder = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / RESULTS).exists())
+folder = next((p for p in [Path.cwd(), *Path.cwd().parents] if (p / RESULTS).exists()), None)
+if folder is None:
+    raise FileNotFoundError(f"{RESULTS} is not below {Path.cwd()} or a folder above it: run "
+                            "this example from inside the skvaser repository.")
 with open(folder / RESULTS) as log:
     records = [json.loads(line) for line in log if line.strip()]
 

@@ -41,7 +41,7 @@ print(f"VASER Recall@20 {vaser.score(X[test], y[test]):.3f}")
 import numpy as np
 
 # The test prefixes whose next click is one of the eight most frequent targets, and as many
-# others (in grey) for context: about 1,500 points.
+# others (in grey) for context: about 2,000 points.
 rng = np.random.default_rng(0)
 targets, counts = np.unique(y[test], return_counts=True)
 frequent = targets[np.argsort(-counts)[:8]]

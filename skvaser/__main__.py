@@ -475,7 +475,7 @@ _SHELL_WORDS = [
     (r"\btest_days\b", "--test-days"),
     (r"\btime_format=", "--time-format "),
     (r"missing_time='file_order'", "--missing-time file_order"),
-    (r"\bsep=", "--sep "),
+    (r"\bsep= ?", "--sep "),
     (r"\b(session|item|time)_col=", r"--\1-col"),
     (r", header=False if the file has no header", ""),
     (r" Set handle_unknown='ignore' to skip them silently\.", ""),

@@ -222,6 +222,14 @@ def test_messages_say_the_options_of_this_command(tmp_path, capsys):
     assert "pass --missing-time file_order to order" in _error(capsys, gaps)
     err = _error(capsys, ["--data", str(tmp_path / "c.csv"), "--sep", ";"])
     assert "(one column only: if the file has more, give their separator with --sep)" in err
+    (tmp_path / "one.csv").write_text("sessionitemtime\n1\n")
+    err = _error(capsys, ["--data", str(tmp_path / "one.csv")])
+    assert "could not detect the column separator" in err and err.endswith("pass --sep ...\n")
+    assert cli._for_the_shell(
+        "Pass the names with session_col=, item_col=, time_col= (and sep= if the separator is "
+        "wrong, header=False if the file has no header). Or pass sep=..."
+    ) == ("Pass the names with --session-col, --item-col, --time-col (and --sep if the separator "
+          "is wrong). Or pass --sep ...")
     views = lambda sessions, seconds: ["view"] * len(sessions)  # noqa: E731
     path = str(_log(tmp_path / "events.csv", event=views))
     err = _error(capsys, ["--data", path, "--user-col", "session_id", "--keep-events", "view"])

@@ -39,24 +39,22 @@ HUGE_UNKNOWN = 2**40  # beyond the dense encoding table
 
 
 @functools.cache
+def _prefixes():
+    """(X, y, groups): about 440 prefixes of 120 synthetic sessions over 30 items, width 6."""
+    prefixes = sessions_to_prefixes(*make_sessions(120, 30, random_state=0), max_len=MAX_LEN)
+    for array in prefixes:
+        array.setflags(write=False)
+    return prefixes
+
+
 def _data():
-    """(X, y): about 440 prefixes of 120 synthetic sessions over 30 items, width 6."""
-    X, y, _ = sessions_to_prefixes(*make_sessions(120, 30, random_state=0), max_len=MAX_LEN)
-    X.setflags(write=False)
-    y.setflags(write=False)
-    return X, y
+    return _prefixes()[:2]
 
 
 @functools.cache
 def _fitted(cls):
     """A model of ``cls`` fitted on ``_data()``; checks copy it before changing it."""
     return make_fast(cls).fit(*_data())
-
-
-@functools.cache
-def _groups():
-    """The session of each row of ``_data()``."""
-    return sessions_to_prefixes(*make_sessions(120, 30, random_state=0), max_len=MAX_LEN)[2]
 
 
 def data():
@@ -408,7 +406,7 @@ def check_fit_takes_groups(estimator):
     session's prefixes from the rows: ``groups`` changes nothing, and metadata routing never
     asks for it (no ``set_fit_request``)."""
     X, y = data()
-    groups = _groups()
+    groups = _prefixes()[2]
     assert inspect.signature(type(estimator).fit).parameters["groups"].default is None
     model = clone(estimator).fit(X, y, groups=groups)
     if isinstance(estimator, NeuralRecommender):
